@@ -1,0 +1,248 @@
+/* Model loading, load-time constant folding and model queries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader/onnx_load.h"
+#include "loader/tensor_proto.h"
+#include "runtime/runtime.h"
+
+/* Evaluate every node whose inputs are all constants; its outputs become
+ * constants shared by all sessions, and the node is dropped from the graph. */
+static odet_status fold_constants(odet_graph *g, char *err, size_t errlen)
+{
+    int kept = 0, folded = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        odet_node *n = &g->nodes[i];
+        int foldable = !(n->def->flags & ODET_OP_NO_FOLD) && n->n_out <= 16 && n->n_in <= 64;
+        int any = 0;
+        for (int k = 0; k < n->n_in && foldable; k++) {
+            if (n->in[k] < 0)
+                continue;
+            any = 1;
+            if (g->values[n->in[k]].kind != ODET_VALUE_CONSTANT)
+                foldable = 0;
+        }
+        if (!foldable || !any) {
+            g->nodes[kept++] = *n;
+            continue;
+        }
+        const odet_tensor *in[64];
+        odet_tensor *out[16];
+        for (int k = 0; k < n->n_in; k++)
+            in[k] = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
+        odet_status st = odet_exec_owned(n, in, out, 1, err, errlen);
+        if (st != ODET_OK) {
+            g->nodes[kept++] = *n; /* keep it owned by the graph so it is freed */
+            for (int j = i + 1; j < g->n_nodes; j++)
+                g->nodes[kept++] = g->nodes[j];
+            g->n_nodes = kept;
+            return st;
+        }
+        for (int k = 0; k < n->n_out; k++) {
+            if (n->out[k] < 0)
+                continue;
+            odet_value *v = &g->values[n->out[k]];
+            v->kind = ODET_VALUE_CONSTANT;
+            v->constant = out[k];
+            v->producer = -1;
+            v->dtype = out[k]->dtype;
+            v->rank = out[k]->rank;
+            memcpy(v->dims, out[k]->dims, sizeof v->dims);
+        }
+        odet_node_clear(n);
+        folded++;
+    }
+    g->n_nodes = kept;
+    if (!folded)
+        return ODET_OK;
+    odet_status st = odet_graph_finalize(g, err, errlen);
+    if (st != ODET_OK)
+        return st;
+    /* drop constants nobody reads any more */
+    for (int v = 0; v < g->n_values; v++) {
+        odet_value *val = &g->values[v];
+        if (val->kind == ODET_VALUE_CONSTANT && val->n_consumers == 0 && !val->is_output) {
+            odet_tensor_free(val->constant);
+            val->constant = NULL;
+            val->kind = ODET_VALUE_ACTIVATION; /* unused, never read */
+        }
+    }
+    return ODET_OK;
+}
+
+static odet_status load_common(const void *buf, size_t len, const char *base_dir,
+                               const char *label, odet_model **out, char *err, size_t errlen)
+{
+    odet_graph *g = NULL;
+    odet_status st = odet_onnx_parse(buf, len, base_dir, &g, err, errlen);
+    if (st == ODET_OK)
+        st = fold_constants(g, err, errlen);
+    if (st != ODET_OK) {
+        odet_graph_free(g);
+        if (err && errlen && label) {
+            /* prefix the file name */
+            char tmp[ODET_ERRBUF_SIZE];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errlen, "%s: %s", label, tmp);
+        }
+        return st;
+    }
+    odet_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(label ? label : "<memory>"))) {
+        free(m);
+        odet_graph_free(g);
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return ODET_ERR_NOMEM;
+    }
+    m->g = g;
+    *out = m;
+    return ODET_OK;
+}
+
+odet_status odet_model_load(const char *path, odet_model **out, char *err, size_t errlen)
+{
+    if (!out || !path) {
+        if (err && errlen)
+            snprintf(err, errlen, "odet_model_load: NULL argument");
+        return ODET_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    odet_status st = odet_read_file(path, &buf, &len, err, errlen);
+    if (st != ODET_OK)
+        return st;
+    char *dir = strdup(path);
+    if (!dir) {
+        free(buf);
+        return ODET_ERR_NOMEM;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        strcpy(dir, ".");
+    st = load_common(buf, len, dir, path, out, err, errlen);
+    free(dir);
+    free(buf);
+    return st;
+}
+
+odet_status odet_model_load_buffer(const void *buf, size_t len, const char *base_dir,
+                                   odet_model **out, char *err, size_t errlen)
+{
+    if (!out || (!buf && len)) {
+        if (err && errlen)
+            snprintf(err, errlen, "odet_model_load_buffer: NULL argument");
+        return ODET_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    return load_common(buf, len, base_dir, NULL, out, err, errlen);
+}
+
+void odet_model_free(odet_model *m)
+{
+    if (!m)
+        return;
+    odet_graph_free(m->g);
+    free(m->path);
+    free(m);
+}
+
+size_t odet_model_input_count(const odet_model *m)
+{
+    return m ? (size_t)m->g->n_inputs : 0;
+}
+
+size_t odet_model_output_count(const odet_model *m)
+{
+    return m ? (size_t)m->g->n_outputs : 0;
+}
+
+const char *odet_model_input_name(const odet_model *m, size_t i)
+{
+    return m && i < (size_t)m->g->n_inputs ? m->g->values[m->g->inputs[i]].name : NULL;
+}
+
+const char *odet_model_output_name(const odet_model *m, size_t i)
+{
+    return m && i < (size_t)m->g->n_outputs ? m->g->values[m->g->outputs[i]].name : NULL;
+}
+
+static odet_status value_info(const odet_value *v, odet_dtype *dtype, int *rank, int64_t *dims)
+{
+    if (dtype)
+        *dtype = v->dtype;
+    if (rank)
+        *rank = v->rank;
+    if (dims)
+        for (int d = 0; d < ODET_MAX_RANK; d++)
+            dims[d] = d < v->rank ? v->dims[d] : 0;
+    return ODET_OK;
+}
+
+odet_status odet_model_input_info(const odet_model *m, size_t i, odet_dtype *dtype, int *rank,
+                                  int64_t dims[ODET_MAX_RANK])
+{
+    if (!m || i >= (size_t)m->g->n_inputs)
+        return ODET_ERR_INVALID_ARG;
+    return value_info(&m->g->values[m->g->inputs[i]], dtype, rank, dims);
+}
+
+odet_status odet_model_output_info(const odet_model *m, size_t i, odet_dtype *dtype, int *rank,
+                                   int64_t dims[ODET_MAX_RANK])
+{
+    if (!m || i >= (size_t)m->g->n_outputs)
+        return ODET_ERR_INVALID_ARG;
+    return value_info(&m->g->values[m->g->outputs[i]], dtype, rank, dims);
+}
+
+const char *odet_model_metadata(const odet_model *m, const char *key)
+{
+    if (!m || !key)
+        return NULL;
+    for (int i = 0; i < m->g->n_meta; i++)
+        if (strcmp(m->g->meta[i].key, key) == 0)
+            return m->g->meta[i].value;
+    return NULL;
+}
+
+size_t odet_model_metadata_count(const odet_model *m)
+{
+    return m ? (size_t)m->g->n_meta : 0;
+}
+
+odet_status odet_model_metadata_at(const odet_model *m, size_t i, const char **key,
+                                   const char **value)
+{
+    if (!m || i >= (size_t)m->g->n_meta)
+        return ODET_ERR_INVALID_ARG;
+    if (key)
+        *key = m->g->meta[i].key;
+    if (value)
+        *value = m->g->meta[i].value;
+    return ODET_OK;
+}
+
+void odet_model_get_stats(const odet_model *m, odet_model_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!m)
+        return;
+    st->nodes = (size_t)m->g->n_nodes;
+    for (int v = 0; v < m->g->n_values; v++) {
+        const odet_tensor *t = m->g->values[v].constant;
+        if (m->g->values[v].kind != ODET_VALUE_CONSTANT || !t)
+            continue;
+        st->initializers++;
+        st->parameters += odet_tensor_numel(t);
+        st->weight_bytes += odet_tensor_bytes(t);
+    }
+}
+
+const odet_graph *odet_model_graph(const odet_model *m)
+{
+    return m ? m->g : NULL;
+}
