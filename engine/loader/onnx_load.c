@@ -220,7 +220,7 @@ static void report_unsupported(const odet_graph *g, char *err, size_t errlen)
                 pos += (size_t)w_;                                                            \
         }                                                                                     \
     } while (0)
-    APPEND("%d node%s use unsupported operators: ", total, total == 1 ? "" : "s");
+    APPEND("%d node%s unsupported operators: ", total, total == 1 ? " uses" : "s use");
     for (int i = 0; i < g->n_nodes; i++) {
         const odet_node *n = &g->nodes[i];
         if (n->def || seen[i])

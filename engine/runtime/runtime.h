@@ -19,6 +19,9 @@ odet_status odet_exec_owned(const odet_node *n, const odet_tensor *const *in, od
 /* The model's graph (tools and tests inspect it). */
 const odet_graph *odet_model_graph(const odet_model *m);
 
+/* Current tensor of value `v` (shape and data of the last run), or NULL. */
+const odet_tensor *odet_session_value(const odet_session *s, int v);
+
 /* 64-byte aligned allocation helpers. */
 void *odet_aligned_alloc(size_t bytes);
 void odet_aligned_free(void *p);

@@ -543,3 +543,10 @@ size_t odet_session_profile(const odet_session *s, const odet_node_profile **out
     *out = s->prof;
     return (size_t)s->g->n_nodes;
 }
+
+const odet_tensor *odet_session_value(const odet_session *s, int v)
+{
+    if (!s || !s->planned || v < 0 || v >= s->g->n_values || s->vs[v].state == VS_NONE)
+        return NULL;
+    return &s->vs[v].t;
+}
