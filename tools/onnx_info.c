@@ -8,6 +8,7 @@
 #include "loader/tensor_proto.h"
 #include "odet/engine.h"
 #include "onnx.pb-c.h"
+#include "ops/op.h"
 #include "runtime/runtime.h"
 
 typedef struct hist {
@@ -101,9 +102,18 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: onnx-info MODEL.onnx [--shape INPUT=1x3x512x512 ...]\n"
+                   "       onnx-info --list-ops\n"
                    "Prints inputs/outputs, op histogram, parameters, estimated MACs per op\n"
                    "type (dynamic dims default to 1 unless --shape is given) and any\n"
                    "unsupported operators.\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--list-ops")) {
+            /* registered operators: domain, op type, oldest opset implemented */
+            for (size_t k = 0; odet_op_at(k); k++) {
+                const odet_op_def *d = odet_op_at(k);
+                printf("%s\t%s\t%d\n", d->domain && d->domain[0] ? d->domain : "ai.onnx",
+                       d->op_type, d->min_opset);
+            }
             return 0;
         } else if (!strcmp(argv[i], "--shape") && i + 1 < argc && n_shapes < 32) {
             shapes[n_shapes++] = argv[++i];

@@ -225,8 +225,12 @@ static void report_unsupported(const odet_graph *g, char *err, size_t errlen)
         const odet_node *n = &g->nodes[i];
         if (n->def || seen[i])
             continue;
-        APPEND("%s%s%s%s (opset %d): ", groups ? "; " : "", n->domain[0] ? n->domain : "",
-               n->domain[0] ? "::" : "", n->op_type, n->opset);
+        int known_domain = !n->domain[0];
+        for (size_t k = 0; !known_domain && odet_op_at(k); k++)
+            known_domain = odet_op_at(k)->domain && !strcmp(odet_op_at(k)->domain, n->domain);
+        APPEND("%s%s%s%s (%s%s%sopset %d): ", groups ? "; " : "", n->domain[0] ? n->domain : "",
+               n->domain[0] ? "::" : "", n->op_type, known_domain ? "" : "unknown domain '",
+               known_domain ? "" : n->domain, known_domain ? "" : "', ", n->opset);
         groups++;
         int listed = 0;
         for (int j = i; j < g->n_nodes; j++) {

@@ -1,6 +1,7 @@
 /* ONNX backend node conformance runner.
  *
- * usage: conformance [--root DIR]... [--summary FILE] [--quiet] [FILTER...]
+ * usage: conformance [--root DIR]... [--summary FILE] [--quiet] [--rtol R] [--atol A]
+ *                    [FILTER...]
  * Runs every test case directory (model.onnx + test_data_set_N/{input,output}_K.pb)
  * under each root whose name contains one of the FILTERs (all when none).
  * A case is SKIPPED when odet reports the model or an input as unsupported
@@ -19,8 +20,7 @@
 #include "odet/tensor_io.h"
 #include "onnx.pb-c.h"
 
-#define RTOL 1e-3
-#define ATOL 1e-5
+static double RTOL = 1e-3, ATOL = 1e-5;
 
 typedef struct op_count {
     char op[64];
@@ -260,6 +260,10 @@ int main(int argc, char **argv)
             roots[n_roots++] = argv[++i];
         else if (!strcmp(argv[i], "--summary") && i + 1 < argc)
             summary = argv[++i];
+        else if (!strcmp(argv[i], "--rtol") && i + 1 < argc)
+            RTOL = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--atol") && i + 1 < argc)
+            ATOL = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quiet"))
             quiet = 1;
         else if (nf < 256)

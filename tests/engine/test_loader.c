@@ -223,6 +223,39 @@ START_TEST(load_from_buffer)
 }
 END_TEST
 
+/* Corrupt single bytes of a valid model: loading must fail cleanly or succeed,
+ * never crash (run under ASan/UBSan in CI). */
+START_TEST(corrupted_bytes)
+{
+    FILE *f = fopen(data("metadata.onnx"), "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    char err[ODET_ERRBUF_SIZE];
+    unsigned seed = 12345;
+    for (size_t pos = 0; pos < n; pos++) {
+        for (int k = 0; k < 3; k++) {
+            unsigned char saved = buf[pos];
+            seed = seed * 1103515245u + 12345u;
+            buf[pos] = k == 0 ? 0xff : k == 1 ? 0x00 : (unsigned char)(seed >> 16);
+            odet_model *m = NULL;
+            if (odet_model_load_buffer(buf, n, NULL, &m, err, sizeof err) == ODET_OK) {
+                odet_session *s = NULL;
+                if (odet_session_create(m, NULL, &s, err, sizeof err) == ODET_OK) {
+                    float x[6] = {0};
+                    odet_tensor in = {.dtype = ODET_FLOAT, .rank = 2, .dims = {2, 3}, .data = x};
+                    (void)odet_session_run(s, &in, 1, err, sizeof err);
+                }
+                odet_session_free(s);
+                odet_model_free(m);
+            }
+            buf[pos] = saved;
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loader");
@@ -236,6 +269,7 @@ int main(void)
     tcase_add_test(tc, metadata_kept);
     tcase_add_test(tc, dynamic_batch_replans);
     tcase_add_test(tc, load_from_buffer);
+    tcase_add_test(tc, corrupted_bytes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
