@@ -1,0 +1,1 @@
+B	InvStdDevJÿD?X-K?
