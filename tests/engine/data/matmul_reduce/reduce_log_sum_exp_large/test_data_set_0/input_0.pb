@@ -1,0 +1,1 @@
+BXJ0OØyD&ÎwD5¢xDOÐ{DáxD#zD?KyD‚yDP°yDÛ±|D_¦{DC’{D

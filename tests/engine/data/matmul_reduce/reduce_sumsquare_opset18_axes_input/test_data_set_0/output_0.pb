@@ -1,0 +1,1 @@
+BYJ |H•AÊ¦‡AŠ œAO_AÕ‚aAvÜAìE†AkgA
