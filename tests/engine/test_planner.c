@@ -66,7 +66,7 @@ END_TEST
 START_TEST(detector_graph_peak)
 {
     const char *root = getenv("ODET_MODELS_DATA");
-    const char *names[] = {"centernet_small", "detr_small", "vfnet_small"};
+    const char *names[] = {"centernet", "centernet_dcn", "detr", "vfnet"};
     int checked = 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         char path[4096], in_path[4096], err[ODET_ERRBUF_SIZE];
@@ -95,7 +95,7 @@ START_TEST(detector_graph_peak)
         odet_model_free(m);
         checked++;
     }
-    ck_assert_int_eq(checked, 3);
+    ck_assert_int_eq(checked, 4);
 }
 END_TEST
 
