@@ -5,6 +5,7 @@
 
 #include "loader/onnx_load.h"
 #include "loader/tensor_proto.h"
+#include "passes/passes.h"
 #include "runtime/runtime.h"
 
 /* Evaluate every node whose inputs are all constants; its outputs become
@@ -57,18 +58,9 @@ static odet_status fold_constants(odet_graph *g, char *err, size_t errlen)
     if (!folded)
         return ODET_OK;
     odet_status st = odet_graph_finalize(g, err, errlen);
-    if (st != ODET_OK)
-        return st;
-    /* drop constants nobody reads any more */
-    for (int v = 0; v < g->n_values; v++) {
-        odet_value *val = &g->values[v];
-        if (val->kind == ODET_VALUE_CONSTANT && val->n_consumers == 0 && !val->is_output) {
-            odet_tensor_free(val->constant);
-            val->constant = NULL;
-            val->kind = ODET_VALUE_ACTIVATION; /* unused, never read */
-        }
-    }
-    return ODET_OK;
+    if (st == ODET_OK)
+        odet_graph_drop_unused_constants(g);
+    return st;
 }
 
 static odet_status load_common(const void *buf, size_t len, const char *base_dir,
@@ -78,6 +70,8 @@ static odet_status load_common(const void *buf, size_t len, const char *base_dir
     odet_status st = odet_onnx_parse(buf, len, base_dir, &g, err, errlen);
     if (st == ODET_OK)
         st = fold_constants(g, err, errlen);
+    if (st == ODET_OK)
+        st = odet_passes_run(g, err, errlen);
     if (st != ODET_OK) {
         odet_graph_free(g);
         if (err && errlen && label) {
