@@ -356,7 +356,7 @@ START_TEST(gemm_vs_naive)
                 for (int s = 0; s < 27; s++) {
                     int64_t M = sizes[s % 3], K = sizes[(s / 3) % 3], N = sizes[s / 9];
                     int64_t da[2] = {ta ? K : M, ta ? M : K}, db[2] = {tb ? N : K, tb ? K : N};
-                    int64_t dc[2];
+                    int64_t dc[2] = {0, 0};
                     int rc = 0;
                     switch (cs) {
                     case 1: rc = 0; break;
