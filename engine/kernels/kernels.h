@@ -26,10 +26,26 @@ typedef void (*odet_f32_gemm_fn)(int trans_a, int trans_b, int64_t M, int64_t N,
                                  float alpha, const float *A, int64_t lda, const float *B,
                                  int64_t ldb, float beta, float *C, int64_t ldc, int threads);
 
+/* The same GEMM with op(A) packed once and reused (weights-stationary: a
+ * convolution multiplies one weight matrix by many column blocks):
+ *   f32_gemm_packed_size(M, K)    bytes of the packed form (a multiple of 64);
+ *   f32_gemm_pack_a(...)          writes alpha * op(A) into `packed` (64-byte aligned);
+ *   f32_gemm_packed(...)          C = packed * op(B) + beta * C.
+ * The packed layout belongs to the table: use all three from the same one. */
+typedef size_t (*odet_f32_gemm_packed_size_fn)(int64_t M, int64_t K);
+typedef void (*odet_f32_gemm_pack_a_fn)(int trans_a, int64_t M, int64_t K, float alpha,
+                                        const float *A, int64_t lda, void *packed, int threads);
+typedef void (*odet_f32_gemm_packed_fn)(int trans_b, int64_t M, int64_t N, int64_t K,
+                                        const void *packed, const float *B, int64_t ldb,
+                                        float beta, float *C, int64_t ldc, int threads);
+
 typedef struct odet_kernels {
     odet_isa isa;
     const char *name;      /* "scalar", "avx2", "avx512" */
     odet_f32_gemm_fn f32_gemm;
+    odet_f32_gemm_packed_size_fn f32_gemm_packed_size;
+    odet_f32_gemm_pack_a_fn f32_gemm_pack_a;
+    odet_f32_gemm_packed_fn f32_gemm_packed;
 } odet_kernels;
 
 /* Best table for this CPU (capped by ODET_ISA). Thread-safe, probes once. */
@@ -46,5 +62,12 @@ extern const odet_kernels odet_kernels_avx512;
 void odet_f32_gemm__scalar(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                            const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                            float *C, int64_t ldc, int threads);
+/* Packed, cache-blocked GEMMs (kernels/<isa>/gemm_<isa>.c); same contract. */
+void odet_f32_gemm__avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc, int threads);
+void odet_f32_gemm__avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                           float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                           float beta, float *C, int64_t ldc, int threads);
 
 #endif
