@@ -7,6 +7,7 @@
  *                  may have data == NULL (at plan time). Must not read those.
  *   scratch(ctx)   optional: bytes of temporary memory run() needs (shapes set).
  *   run(ctx)       compute. Outputs are allocated with the shapes infer() set.
+ *   pack(node)     optional, once at load: precompute from constant inputs.
  *
  * Error messages go through odet_op_fail(), which prefixes the node name and
  * op type, so users see e.g. "node 'conv1' (Conv): weight must be rank 4".
@@ -53,6 +54,12 @@ typedef struct odet_op_def {
     odet_status (*infer)(odet_op_ctx *ctx);
     size_t (*scratch)(const odet_op_ctx *ctx);                          /* may be NULL */
     odet_status (*run)(odet_op_ctx *ctx);
+    /* Optional, called once at load after constant folding and graph passes:
+     * constants[i] is input i when it is a model constant, else NULL. May
+     * precompute into node->params (e.g. pack weights in a kernel's layout),
+     * which every session then shares read-only. */
+    odet_status (*pack)(odet_node *node, const odet_tensor *const *constants, char *err,
+                        size_t errlen);
 } odet_op_def;
 
 /* Look up an op; NULL when unsupported. */

@@ -63,6 +63,25 @@ static odet_status fold_constants(odet_graph *g, char *err, size_t errlen)
     return st;
 }
 
+/* Let ops precompute from their constant inputs (packed weights, ...). */
+static odet_status pack_nodes(odet_graph *g, char *err, size_t errlen)
+{
+    const odet_tensor *consts[64];
+    for (int i = 0; i < g->n_nodes; i++) {
+        odet_node *n = &g->nodes[i];
+        if (!n->def->pack || n->n_in > 64)
+            continue;
+        for (int k = 0; k < n->n_in; k++) {
+            const odet_value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
+            consts[k] = v && v->kind == ODET_VALUE_CONSTANT ? v->constant : NULL;
+        }
+        odet_status st = n->def->pack(n, consts, err, errlen);
+        if (st != ODET_OK)
+            return st;
+    }
+    return ODET_OK;
+}
+
 static odet_status load_common(const void *buf, size_t len, const char *base_dir,
                                const char *label, odet_model **out, char *err, size_t errlen)
 {
@@ -72,6 +91,8 @@ static odet_status load_common(const void *buf, size_t len, const char *base_dir
         st = fold_constants(g, err, errlen);
     if (st == ODET_OK)
         st = odet_passes_run(g, err, errlen);
+    if (st == ODET_OK)
+        st = pack_nodes(g, err, errlen);
     if (st != ODET_OK) {
         odet_graph_free(g);
         if (err && errlen && label) {
