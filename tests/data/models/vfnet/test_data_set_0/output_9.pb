@@ -1,0 +1,1 @@
+Bbbox_pred_4J ¬%ÙCLq¿Ct&‡C“Õ€CSz¢CïË•C”_IC³†C
