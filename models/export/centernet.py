@@ -104,9 +104,11 @@ class PoseResNet(ResNet):
         ``reg`` in about [0, 1]."""
         for m in self.modules():
             if isinstance(m, DCN):
-                common.shape_outputs(self, [x], [(m.conv_offset_mask, 0.5, 0.0)], gen)
-        common.shape_outputs(self, [x], [(self.hm[-1], 1.5, -2.19), (self.wh[-1], 1.0, 6.0),
-                                         (self.reg[-1], 0.2, 0.5)], gen)
+                common.shape_outputs(self, [x], [dict(module=m.conv_offset_mask, std=0.5,
+                                                      mean=0.0)], gen)
+        common.shape_outputs(self, [x], [dict(module=self.hm[-1], std=1.5, mean=-2.19),
+                                         dict(module=self.wh[-1], std=1.0, mean=6.0),
+                                         dict(module=self.reg[-1], std=0.2, mean=0.5)], gen)
 
 
 CONFIGS = {

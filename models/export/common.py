@@ -142,8 +142,9 @@ def randomize_norm_affine(model: nn.Module, gen: torch.Generator) -> None:
 
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, inputs: Sequence[torch.Tensor],
-                        gen: torch.Generator, mean_jitter: float = 0.25,
-                        var_scale: Sequence[float] = (0.6, 1.6)) -> None:
+                        gen: torch.Generator, noise: Optional[dict] = None,
+                        mean_jitter: float = 0.25,
+                        var_scale: Sequence[float] = (0.6, 1.6)) -> dict:
     """Set batch-norm running statistics from one forward pass.
 
     Each BN layer, in execution order, receives the per-channel mean/variance
@@ -151,8 +152,13 @@ def calibrate_batchnorm(model: nn.Module, inputs: Sequence[torch.Tensor],
     shifted by ``mean_jitter`` standard deviations, variance scaled into
     ``var_scale``).  Statistics are thus far from the 0/1 defaults, so the
     normalisation is really exercised, while activations stay O(1) through
-    any depth instead of exploding or vanishing.
+    any depth instead of exploding or vanishing.  The perturbations are
+    returned; passing them back as ``noise`` re-calibrates after a change
+    upstream with the same perturbations (layers whose input did not
+    change keep their statistics).
     """
+    noise = {} if noise is None else noise
+
     def pre_hook(m, args):
         t = args[0].detach().double()
         dims = [d for d in range(t.dim()) if d != 1]
@@ -160,10 +166,12 @@ def calibrate_batchnorm(model: nn.Module, inputs: Sequence[torch.Tensor],
         var = t.var(dims, unbiased=False)
         var = var.clamp_min(max(1e-2 * float(var.mean()), 1e-6))
         c = mean.numel()
-        mean = mean + mean_jitter * var.sqrt() * torch.randn(c, generator=gen).double()
-        var = var * _uniform(gen, (c,), *var_scale).double()
-        m.running_mean.copy_(mean.float())
-        m.running_var.copy_(var.float())
+        if m not in noise:
+            noise[m] = (torch.randn(c, generator=gen).double(),
+                        _uniform(gen, (c,), *var_scale).double())
+        z, scale = noise[m]
+        m.running_mean.copy_((mean + mean_jitter * var.sqrt() * z).float())
+        m.running_var.copy_((var * scale).float())
 
     handles = [m.register_forward_pre_hook(pre_hook)
                for m in model.modules() if is_batchnorm(m)]
@@ -173,6 +181,7 @@ def calibrate_batchnorm(model: nn.Module, inputs: Sequence[torch.Tensor],
     finally:
         for h in handles:
             h.remove()
+    return noise
 
 
 # ----------------------------------------------------------------------------
@@ -430,38 +439,42 @@ def _bias_view(m: nn.Module, out: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def shape_outputs(model: nn.Module, inputs: Sequence[torch.Tensor], targets,
                   gen: torch.Generator) -> None:
-    """Rescale layers so their outputs have a chosen spread.
+    """Rescale Conv/Linear layers so their outputs have a chosen spread.
 
-    ``targets`` is a list of ``(module, std, mean[, select])`` for
-    Conv/Linear modules: the weight is scaled so that the bias-free part of
-    the output (over one forward pass, all calls; ``select(output)`` if
-    given) has a within-channel standard deviation of ``std`` (pooled over
-    channels); if ``mean`` is not None the bias
-    is set so that every output channel averages ``mean`` (plus 0.1 * std
-    noise).  Used to give random heads trained-like output ranges.  Targets
-    must not feed each other (call again for a dependent layer).
+    Each target is a dict: ``module``, ``std``, and optionally ``mean``,
+    ``select``, ``per_channel``.  Over one forward pass (all calls of the
+    module; ``select(output)`` if given) the weight is scaled so that the
+    bias-free output has standard deviation ``std`` -- pooled within
+    channels if ``per_channel`` (default), else over all elements.  If
+    ``mean`` is given, the bias is set so that every output channel
+    averages ``mean`` (plus 0.1 * std noise).  Used to give random heads
+    trained-like output ranges.  Targets must not feed each other (call
+    again for a dependent layer).
     """
-    targets = [tuple(t) + (None,) * (4 - len(t)) for t in targets]
-    outs = {t[0]: [] for t in targets}
-    selects = {t[0]: t[3] for t in targets}
+    outs = {t["module"]: [] for t in targets}
+    selects = {t["module"]: t.get("select") for t in targets}
 
     def hook(mod, args, out):
         sel = selects[mod]
         x = out.detach() - _bias_view(mod, out)
         outs[mod].append(sel(x) if sel is not None else x)
 
-    hooks = [t[0].register_forward_hook(hook) for t in targets]
+    hooks = [t["module"].register_forward_hook(hook) for t in targets]
     try:
         model.eval()
         model(*inputs)
     finally:
         for h in hooks:
             h.remove()
-    for m, std, mean, _ in targets:
+    for t in targets:
+        m, std, mean = t["module"], t["std"], t.get("mean")
         ch_dim = -1 if isinstance(m, nn.Linear) else 1
         parts = [x.movedim(ch_dim, 0).reshape(x.shape[ch_dim], -1) for x in outs[m]]
         o = torch.cat(parts, dim=1)
-        spread = float(o.var(dim=1).mean().sqrt())  # pooled within-channel std
+        if t.get("per_channel", True):
+            spread = float(o.var(dim=1).mean().sqrt())
+        else:
+            spread = float(o.std())
         factor = std / max(spread, 1e-12)
         m.weight.mul_(factor)
         if mean is not None:

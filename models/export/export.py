@@ -55,10 +55,11 @@ def make_model(arch: str, size: str, seed: int = 0, checkpoint: Optional[str] = 
     calib = [torch.randn(s, generator=gen) for s in spec["input_shapes"]]
     common.randomize_norm_affine(model, gen)
     resnet.damp_residual_branches(model, gen)
-    common.calibrate_batchnorm(model, calib, gen)
+    bn_noise = common.calibrate_batchnorm(model, calib, gen)
     if hasattr(model, "randomize_extra"):
         model.randomize_extra(gen, *calib)
-        common.calibrate_batchnorm(model, calib, gen)
+        # Layers after the changed ones (CenterNet's DCN) see new inputs.
+        common.calibrate_batchnorm(model, calib, gen, bn_noise)
     if checkpoint:
         common.load_checkpoint(model, checkpoint)
     model.eval()

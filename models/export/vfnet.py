@@ -203,13 +203,13 @@ class VFNet(nn.Module):
         reaching 1-4 feature cells (exp(z) * reg_denom / stride = 8 exp(z),
         z ~ N(-1.4, 0.35)), so the star offsets sample inside the map at
         fractional positions with some points off the border; refinement
-        factors near 1; IoU-aware logits around -2."""
+        factors near 1; IoU-aware logits around -2 (spread 1)."""
         head = self.bbox_head
         for s in list(head.scales) + list(head.scales_refine):
             s.scale.fill_(float(0.8 + 0.4 * torch.rand((), generator=gen)))
-        common.shape_outputs(self, [x], [(head.vfnet_reg, 0.35, -1.4)], gen)
-        common.shape_outputs(self, [x], [(head.vfnet_reg_refine, 0.2, 0.0),
-                                         (head.vfnet_cls, 1.5, -2.0)], gen)
+        common.shape_outputs(self, [x], [dict(module=head.vfnet_reg, std=0.35, mean=-1.4)], gen)
+        common.shape_outputs(self, [x], [dict(module=head.vfnet_reg_refine, std=0.2, mean=0.0),
+                                         dict(module=head.vfnet_cls, std=1.0, mean=-2.0)], gen)
 
 
 CONFIGS = {

@@ -87,7 +87,7 @@ START_TEST(detector_graph_peak)
         printf("%s: arena %zu bytes, activations %zu bytes (%.1f%%)\n", names[k], ps.arena_bytes,
                ps.activation_bytes, 100.0 * ps.arena_bytes / ps.activation_bytes);
         ck_assert_uint_gt(ps.activation_bytes, 0);
-        ck_assert_msg(ps.arena_bytes * 3 < ps.activation_bytes,
+        ck_assert_msg(ps.arena_bytes * 2 < ps.activation_bytes,
                       "%s: arena %zu is not well below the activation sum %zu", names[k],
                       ps.arena_bytes, ps.activation_bytes);
         odet_tensor_release(&in);

@@ -1,1 +1,2 @@
-Bbbox_pred_4J ¬%ÙCLq¿Ct&‡C“Õ€CSz¢CïË•C”_IC³†C
+Bbbox_pred_4J ôxÆCíHÂC<V‚Ca[‰C(î©C’Œ–C
+‡MC,»ˆC
