@@ -63,11 +63,14 @@ def _deform_conv2d_symbolic(g, input, weight, offset, mask, bias, stride_h,
                             stride_w, pad_h, pad_w, dil_h, dil_w, n_weight_grps,
                             n_offset_grps, use_mask):
     from torch.onnx import symbolic_helper as sh
-    stride_h, stride_w = sh._get_const(stride_h, "i", "stride_h"), sh._get_const(stride_w, "i", "stride_w")
-    pad_h, pad_w = sh._get_const(pad_h, "i", "pad_h"), sh._get_const(pad_w, "i", "pad_w")
-    dil_h, dil_w = sh._get_const(dil_h, "i", "dil_h"), sh._get_const(dil_w, "i", "dil_w")
-    n_weight_grps = sh._get_const(n_weight_grps, "i", "groups")
-    n_offset_grps = sh._get_const(n_offset_grps, "i", "offset_groups")
+
+    def const(v, name):
+        return sh._get_const(v, "i", name)
+    stride_h, stride_w = const(stride_h, "stride_h"), const(stride_w, "stride_w")
+    pad_h, pad_w = const(pad_h, "pad_h"), const(pad_w, "pad_w")
+    dil_h, dil_w = const(dil_h, "dil_h"), const(dil_w, "dil_w")
+    n_weight_grps = const(n_weight_grps, "groups")
+    n_offset_grps = const(n_offset_grps, "offset_groups")
     use_mask = sh._get_const(use_mask, "b", "use_mask")
 
     w_sizes = weight.type().sizes()
@@ -80,17 +83,12 @@ def _deform_conv2d_symbolic(g, input, weight, offset, mask, bias, stride_h,
         inputs += [bias, mask]
     elif not _is_zero_constant(bias):
         inputs.append(bias)
-    out = g.op(TMP_DOMAIN + "::DeformConv", *inputs,
-               dilations_i=[dil_h, dil_w], group_i=n_weight_grps,
-               offset_group_i=n_offset_grps, kernel_shape_i=[kh, kw],
-               pads_i=[pad_h, pad_w, pad_h, pad_w], strides_i=[stride_h, stride_w])
-    in_sizes = input.type().sizes()
-    if in_sizes is not None and all(s is not None for s in in_sizes):
-        n, _, h, w = [int(s) for s in in_sizes]
-        oh = (h + 2 * pad_h - dil_h * (kh - 1) - 1) // stride_h + 1
-        ow = (w + 2 * pad_w - dil_w * (kw - 1) - 1) // stride_w + 1
-        out.setType(input.type().with_sizes([n, int(w_sizes[0]), oh, ow]))
-    return out
+    # torch cannot infer shapes through a custom-domain op (it warns about
+    # it); infer_static_shapes() fixes the shapes after export.
+    return g.op(TMP_DOMAIN + "::DeformConv", *inputs,
+                dilations_i=[dil_h, dil_w], group_i=n_weight_grps,
+                offset_group_i=n_offset_grps, kernel_shape_i=[kh, kw],
+                pads_i=[pad_h, pad_w, pad_h, pad_w], strides_i=[stride_h, stride_w])
 
 
 _registered = False
@@ -267,7 +265,8 @@ def check_upgraded(model: onnx.ModelProto) -> None:
 def op_types(model: onnx.ModelProto) -> List[str]:
     ops = set()
     for _, node in _all_nodes(model.graph):
-        ops.add(node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}")
+        default = node.domain in ("", "ai.onnx")
+        ops.add(node.op_type if default else f"{node.domain}::{node.op_type}")
     return sorted(ops)
 
 
@@ -289,7 +288,8 @@ def set_metadata(model: onnx.ModelProto, meta: Dict[str, str]) -> None:
 
 
 def _static_dims(vi) -> Optional[List[int]]:
-    if vi is None or not vi.type.HasField("tensor_type") or not vi.type.tensor_type.HasField("shape"):
+    if vi is None or not vi.type.HasField("tensor_type") \
+            or not vi.type.tensor_type.HasField("shape"):
         return None
     dims = vi.type.tensor_type.shape.dim
     if any(not d.HasField("dim_value") for d in dims):
