@@ -31,7 +31,7 @@ for arg in "$@"; do
 done
 
 PKGS="gcc libc6-dev pkg-config meson ninja-build libprotobuf-c-dev protobuf-c-compiler \
-libonnx-dev libstb-dev check libonnx-testdata"
+libonnx-dev libstb-dev check libonnx-testdata libcjson-dev"
 
 missing=""
 for p in $PKGS; do

@@ -4,6 +4,7 @@
  *
  * Environment: ODET_MODELS_TEST_DATA (tests/models/data), ODET_TEST_MODELS
  * (tests/data/models), ODET_SOURCE_ROOT (for models/default and examples/). */
+#include <cjson/cJSON.h>
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -825,149 +826,6 @@ END_TEST
 /* End-to-end: the default model on examples/                                */
 /* ------------------------------------------------------------------------ */
 
-/* A minimal JSON reader, enough for COCO annotation files. */
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
-typedef struct jval {
-    jtype t;
-    double num;
-    char *str;
-    struct jval *items; /* array elements or object values */
-    char **keys;        /* object keys */
-    size_t n;
-} jval;
-
-static const char *jskip(const char *p)
-{
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-        p++;
-    return p;
-}
-
-static const char *jparse(const char *p, jval *v, int depth);
-
-static const char *jstring(const char *p, char **out)
-{
-    if (*p != '"')
-        return NULL;
-    p++;
-    size_t cap = 16, n = 0;
-    char *s = malloc(cap);
-    while (*p && *p != '"') {
-        char c = *p++;
-        if (c == '\\') {
-            c = *p++;
-            if (c == 'u') { /* keep ASCII, replace the rest */
-                unsigned u = 0;
-                for (int i = 0; i < 4 && *p; i++, p++)
-                    u = u * 16 + (unsigned)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
-                c = u < 128 ? (char)u : '?';
-            } else if (c == 'n')
-                c = '\n';
-            else if (c == 't')
-                c = '\t';
-            else if (c == 'r')
-                c = '\r';
-            else if (c == 'b')
-                c = '\b';
-            else if (c == 'f')
-                c = '\f';
-        }
-        if (n + 2 > cap)
-            s = realloc(s, cap *= 2);
-        s[n++] = c;
-    }
-    if (*p != '"') {
-        free(s);
-        return NULL;
-    }
-    s[n] = '\0';
-    *out = s;
-    return p + 1;
-}
-
-static const char *jparse(const char *p, jval *v, int depth)
-{
-    memset(v, 0, sizeof *v);
-    p = jskip(p);
-    if (depth > 64 || !p)
-        return NULL;
-    if (*p == '{' || *p == '[') {
-        int obj = *p == '{';
-        char close = obj ? '}' : ']';
-        v->t = obj ? J_OBJ : J_ARR;
-        size_t cap = 0;
-        p = jskip(p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (v->n == cap) {
-                cap = cap ? 2 * cap : 8;
-                v->items = realloc(v->items, cap * sizeof *v->items);
-                if (obj)
-                    v->keys = realloc(v->keys, cap * sizeof *v->keys);
-            }
-            if (obj) {
-                p = jstring(jskip(p), &v->keys[v->n]);
-                if (!p)
-                    return NULL;
-                p = jskip(p);
-                if (*p != ':')
-                    return NULL;
-                p++;
-            }
-            p = jparse(p, &v->items[v->n], depth + 1);
-            if (!p)
-                return NULL;
-            v->n++;
-            p = jskip(p);
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            if (*p == close)
-                return p + 1;
-            return NULL;
-        }
-    }
-    if (*p == '"') {
-        v->t = J_STR;
-        return jstring(p, &v->str);
-    }
-    if (strncmp(p, "true", 4) == 0 || strncmp(p, "false", 5) == 0) {
-        v->t = J_BOOL;
-        v->num = *p == 't';
-        return p + (*p == 't' ? 4 : 5);
-    }
-    if (strncmp(p, "null", 4) == 0)
-        return p + 4;
-    char *end;
-    v->t = J_NUM;
-    v->num = strtod(p, &end);
-    return end == p ? NULL : end;
-}
-
-static void jfree(jval *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        jfree(&v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
-}
-
-static const jval *jget(const jval *o, const char *key)
-{
-    if (!o || o->t != J_OBJ)
-        return NULL;
-    for (size_t i = 0; i < o->n; i++)
-        if (strcmp(o->keys[i], key) == 0)
-            return &o->items[i];
-    return NULL;
-}
-
 static double iou(const odet_box *a, const double b[4])
 {
     double iw = fmin(a->x2, b[2]) - fmax(a->x1, b[0]);
@@ -985,29 +843,27 @@ START_TEST(test_default_model_recall)
     char model[1024], ann[1024];
     snprintf(model, sizeof model, "%s/models/default/centernet_shapes.onnx", root);
     snprintf(ann, sizeof ann, "%s/examples/annotations.json", root);
-    if (access(model, R_OK) != 0 || access(ann, R_OK) != 0) {
-        printf("SKIP end-to-end recall: %s or %s not present yet\n", model, ann);
-        return;
-    }
     size_t len;
     char *text = (char *)read_all(ann, &len);
-    text = realloc(text, len + 1);
-    text[len] = '\0';
-    jval root_v;
-    ck_assert_msg(jparse(text, &root_v, 0) != NULL, "%s: cannot parse", ann);
+    ck_assert_msg(text != NULL, "cannot read %s", ann);
+    cJSON *coco = cJSON_ParseWithLength(text, len);
     free(text);
-    const jval *images = jget(&root_v, "images"), *anns = jget(&root_v, "annotations"),
-               *cats = jget(&root_v, "categories");
-    ck_assert(images && anns && cats && images->t == J_ARR && anns->t == J_ARR);
+    ck_assert_msg(coco != NULL, "%s: not valid JSON", ann);
+    const cJSON *images = cJSON_GetObjectItemCaseSensitive(coco, "images");
+    const cJSON *anns = cJSON_GetObjectItemCaseSensitive(coco, "annotations");
+    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(coco, "categories");
+    ck_assert(cJSON_IsArray(images) && cJSON_IsArray(anns) && cJSON_IsArray(cats));
 
     odet_detector *d = load_ok(model, NULL);
     size_t n_gt = 0, n_hit = 0, n_det = 0;
-    for (size_t i = 0; i < images->n; i++) {
-        const jval *im = &images->items[i];
-        const jval *id = jget(im, "id"), *fn = jget(im, "file_name");
-        ck_assert(id && fn && fn->t == J_STR);
+    const cJSON *im;
+    cJSON_ArrayForEach(im, images)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(im, "id");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(im, "file_name");
+        ck_assert(cJSON_IsNumber(id) && cJSON_IsString(fn));
         char path[2048];
-        snprintf(path, sizeof path, "%s/examples/%s", root, fn->str);
+        snprintf(path, sizeof path, "%s/examples/%s", root, fn->valuestring);
         odet_image_buf *b = NULL;
         char err[ODET_ERRBUF_SIZE];
         ck_assert_msg(odet_image_load(path, &b, err, sizeof err) == ODET_OK, "%s", err);
@@ -1015,19 +871,30 @@ START_TEST(test_default_model_recall)
         n_det += r.count;
         int used[128] = {0};
         size_t img_gt = 0, img_hit = 0;
-        for (size_t k = 0; k < anns->n; k++) {
-            const jval *a = &anns->items[k];
-            const jval *iid = jget(a, "image_id"), *cid = jget(a, "category_id"),
-                       *bb = jget(a, "bbox");
-            if (!iid || iid->num != id->num || !bb || bb->t != J_ARR || bb->n != 4)
+        const cJSON *a;
+        cJSON_ArrayForEach(a, anns)
+        {
+            const cJSON *iid = cJSON_GetObjectItemCaseSensitive(a, "image_id");
+            const cJSON *cid = cJSON_GetObjectItemCaseSensitive(a, "category_id");
+            const cJSON *bb = cJSON_GetObjectItemCaseSensitive(a, "bbox");
+            if (!cJSON_IsNumber(iid) || iid->valuedouble != id->valuedouble ||
+                !cJSON_IsArray(bb) || cJSON_GetArraySize(bb) != 4)
                 continue;
             const char *cname = NULL;
-            for (size_t c = 0; c < cats->n; c++)
-                if (jget(&cats->items[c], "id")->num == cid->num)
-                    cname = jget(&cats->items[c], "name")->str;
+            const cJSON *c;
+            cJSON_ArrayForEach(c, cats)
+            {
+                const cJSON *cat_id = cJSON_GetObjectItemCaseSensitive(c, "id");
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+                if (cJSON_IsNumber(cat_id) && cJSON_IsString(name) &&
+                    cat_id->valuedouble == cid->valuedouble)
+                    cname = name->valuestring;
+            }
             ck_assert_ptr_nonnull(cname);
-            double g[4] = {bb->items[0].num, bb->items[1].num, bb->items[0].num + bb->items[2].num,
-                           bb->items[1].num + bb->items[3].num};
+            double x = cJSON_GetArrayItem(bb, 0)->valuedouble;
+            double y = cJSON_GetArrayItem(bb, 1)->valuedouble;
+            double g[4] = {x, y, x + cJSON_GetArrayItem(bb, 2)->valuedouble,
+                           y + cJSON_GetArrayItem(bb, 3)->valuedouble};
             img_gt++;
             /* best unused detection of the same class */
             double best = 0.5;
@@ -1046,20 +913,20 @@ START_TEST(test_default_model_recall)
                 img_hit++;
             }
         }
-        printf("  %s: %zu objects, %zu detections, %zu found\n", fn->str, img_gt, r.count,
-               img_hit);
+        printf("  %s: %zu objects, %zu detections, %zu found\n", fn->valuestring, img_gt,
+               r.count, img_hit);
         n_gt += img_gt;
         n_hit += img_hit;
         odet_image_buf_free(b);
     }
     double recall = n_gt ? (double)n_hit / n_gt : 0.0;
-    printf("default model on examples/: %zu images, %zu objects, %zu detections, recall %.3f "
+    printf("default model on examples/: %d images, %zu objects, %zu detections, recall %.3f "
            "at IoU 0.5\n",
-           images->n, n_gt, n_det, recall);
+           cJSON_GetArraySize(images), n_gt, n_det, recall);
     ck_assert_uint_gt(n_gt, 0);
     ck_assert_msg(recall >= 0.9, "recall %.3f < 0.9", recall);
     odet_detector_free(d);
-    jfree(&root_v);
+    cJSON_Delete(coco);
 }
 END_TEST
 
