@@ -19,153 +19,16 @@
 #include "ops/elem.h"
 #include "ops/op.h"
 
+#include "op_harness.h"
+
 /* ------------------------------------------------------------------ fixtures */
-
-typedef struct test_node {
-    odet_node node;
-    odet_attr attrs[8];
-    int ins[8], outs[8];
-} test_node;
-
-static test_node *node_new(const char *op, int opset, int n_in)
-{
-    test_node *t = calloc(1, sizeof *t);
-    t->node.name = "n";
-    t->node.op_type = (char *)op;
-    t->node.domain = "";
-    t->node.opset = opset;
-    t->node.n_in = n_in;
-    t->node.n_out = 1;
-    t->node.in = t->ins;
-    t->node.out = t->outs;
-    t->node.attrs = t->attrs;
-    for (int i = 0; i < 8; i++)
-        t->ins[i] = t->outs[i] = i;
-    return t;
-}
-
-static odet_attr *attr_add(test_node *t, const char *name, odet_attr_type type)
-{
-    odet_attr *a = &t->attrs[t->node.n_attr++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = type;
-    return a;
-}
-
-static void attr_int(test_node *t, const char *name, int64_t v)
-{
-    attr_add(t, name, ODET_ATTR_INT)->i = v;
-}
-
-static void attr_float(test_node *t, const char *name, float v)
-{
-    attr_add(t, name, ODET_ATTR_FLOAT)->f = v;
-}
-
-static void attr_string(test_node *t, const char *name, const char *s)
-{
-    odet_attr *a = attr_add(t, name, ODET_ATTR_STRING);
-    a->s = (char *)s;
-    a->s_len = strlen(s);
-}
-
-static odet_tensor tensor(odet_dtype dt, int rank, const int64_t *dims)
-{
-    odet_tensor x;
-    memset(&x, 0, sizeof x);
-    x.dtype = dt;
-    x.rank = rank;
-    for (int i = 0; i < rank; i++)
-        x.dims[i] = dims[i];
-    size_t bytes = odet_tensor_bytes(&x);
-    x.data = calloc(bytes ? bytes : 1, 1);
-    return x;
-}
-
-static odet_tensor tensor_f32(int rank, const int64_t *dims, const float *v)
-{
-    odet_tensor x = tensor(ODET_FLOAT, rank, dims);
-    memcpy(x.data, v, odet_tensor_bytes(&x));
-    return x;
-}
-
-static odet_tensor scalar_of(odet_dtype dt, const void *v)
-{
-    odet_tensor x = tensor(dt, 0, NULL);
-    memcpy(x.data, v, odet_dtype_size(dt));
-    return x;
-}
-
-typedef struct run_result {
-    odet_status st;
-    char err[512];
-} run_result;
-
-/* Prepare + infer + run one node with one output. The output buffer is
- * allocated here, or shared with input `alias` when alias >= 0 (in-place). */
-static run_result run_node_alias(test_node *t, const odet_tensor *const *in, int n_in,
-                                 odet_tensor *out, int threads, int alias)
-{
-    run_result r;
-    memset(&r, 0, sizeof r);
-    const odet_op_def *def = odet_op_lookup("", t->node.op_type, t->node.opset);
-    ck_assert_msg(def != NULL, "op %s not registered", t->node.op_type);
-    t->node.params = NULL;
-    if (def->prepare) {
-        r.st = def->prepare(&t->node, r.err, sizeof r.err);
-        if (r.st != ODET_OK)
-            return r;
-    }
-    odet_tensor *outs[1] = {out};
-    odet_op_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.node = &t->node;
-    ctx.params = t->node.params;
-    ctx.n_in = n_in;
-    ctx.n_out = 1;
-    ctx.in = in;
-    ctx.out = outs;
-    ctx.threads = threads;
-    ctx.err = r.err;
-    ctx.errlen = sizeof r.err;
-    r.st = def->infer(&ctx);
-    if (r.st == ODET_OK) {
-        if (alias >= 0) {
-            ck_assert_uint_eq(odet_tensor_bytes(out), odet_tensor_bytes(in[alias]));
-            out->data = in[alias]->data;
-        } else {
-            size_t bytes = odet_tensor_bytes(out);
-            out->data = calloc(bytes ? bytes : 1, 1);
-        }
-        r.st = def->run(&ctx);
-    }
-    if (def->release)
-        def->release(t->node.params);
-    else
-        free(t->node.params);
-    t->node.params = NULL;
-    return r;
-}
-
-static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in,
-                           odet_tensor *out, int threads)
-{
-    return run_node_alias(t, in, n_in, out, threads, -1);
-}
 
 /* Run and require success. */
 static void run_ok(test_node *t, const odet_tensor *const *in, int n_in, odet_tensor *out,
                    int threads)
 {
-    run_result r = run_node(t, in, n_in, out, threads);
+    run_result r = run_node1(t, in, n_in, out, threads);
     ck_assert_msg(r.st == ODET_OK, "%s failed: %s", t->node.op_type, r.err);
-}
-
-static unsigned lcg(unsigned *seed)
-{
-    *seed = *seed * 1103515245u + 12345u;
-    return *seed >> 8;
 }
 
 static void fill_random(odet_tensor *x, unsigned *seed)
@@ -307,7 +170,7 @@ START_TEST(broadcast_vs_naive)
                 fill_random(&b, &seed);
                 const odet_tensor *in[2] = {&a, &b};
                 for (int threads = 1; threads <= 3; threads += 2) {
-                    test_node *t = node_new(ops[o], 14, 2);
+                    test_node *t = node_new1(ops[o], 14, 2);
                     odet_tensor y;
                     memset(&y, 0, sizeof y);
                     run_ok(t, in, 2, &y, threads);
@@ -339,7 +202,7 @@ START_TEST(broadcast_shapes)
     odet_tensor a = tensor(ODET_FLOAT, pairs[15].ra, pairs[15].a);
     odet_tensor b = tensor(ODET_FLOAT, pairs[15].rb, pairs[15].b);
     const odet_tensor *in[2] = {&a, &b};
-    test_node *t = node_new("Add", 14, 2);
+    test_node *t = node_new1("Add", 14, 2);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in, 2, &y, 1);
@@ -361,11 +224,11 @@ START_TEST(where_three_way)
     odet_tensor c = tensor(ODET_BOOL, 3, dc);
     odet_tensor x = tensor(ODET_INT64, 2, dx);
     int64_t yv = -7;
-    odet_tensor yy = scalar_of(ODET_INT64, &yv);
+    odet_tensor yy = scalar_tensor(ODET_INT64, &yv);
     fill_random(&c, &seed);
     fill_random(&x, &seed);
     const odet_tensor *in[3] = {&c, &x, &yy};
-    test_node *t = node_new("Where", 16, 3);
+    test_node *t = node_new1("Where", 16, 3);
     odet_tensor z;
     memset(&z, 0, sizeof z);
     run_ok(t, in, 3, &z, 2);
@@ -405,7 +268,7 @@ START_TEST(in_place_matches)
         odet_tensor ref, y;
         memset(&ref, 0, sizeof ref);
         memset(&y, 0, sizeof y);
-        test_node *t = node_new("Sub", 14, 2);
+        test_node *t = node_new1("Sub", 14, 2);
         run_ok(t, in_ref, 2, &ref, 2);
         run_result r = run_node_alias(t, in, 2, &y, 2, which ? 1 : 0);
         ck_assert_msg(r.st == ODET_OK, "%s", r.err);
@@ -426,7 +289,7 @@ START_TEST(in_place_matches)
     const odet_tensor *in[1] = {&x};
     odet_tensor y;
     memset(&y, 0, sizeof y);
-    test_node *t = node_new("HardSwish", 14, 1);
+    test_node *t = node_new1("HardSwish", 14, 1);
     run_result r = run_node_alias(t, in, 1, &y, 3, 0);
     ck_assert_msg(r.st == ODET_OK, "%s", r.err);
     for (int64_t i = 0; i < dx[0]; i++) {
@@ -450,7 +313,7 @@ START_TEST(variadic_broadcast_and_alias)
     odet_tensor a = tensor_f32(1, d0, v0), b = tensor_f32(2, d1, v1), c = tensor_f32(2, d2, v2);
     const odet_tensor *in[3] = {&a, &c, &b}; /* the full-shape input last */
     const float sum[] = {111, 122, 133, 241, 252, 263};
-    test_node *t = node_new("Sum", 13, 3);
+    test_node *t = node_new1("Sum", 13, 3);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in, 3, &y, 1);
@@ -467,7 +330,7 @@ START_TEST(variadic_broadcast_and_alias)
     free(t);
     memcpy(b.data, v1, sizeof v1);
     /* Mean */
-    t = node_new("Mean", 13, 3);
+    t = node_new1("Mean", 13, 3);
     memset(&y, 0, sizeof y);
     run_ok(t, in, 3, &y, 1);
     for (int i = 0; i < 6; i++)
@@ -476,7 +339,7 @@ START_TEST(variadic_broadcast_and_alias)
     free(t);
     /* Max with NaN: NaN wins (numpy maximum) */
     ((float *)a.data)[1] = NAN;
-    t = node_new("Max", 13, 3);
+    t = node_new1("Max", 13, 3);
     memset(&y, 0, sizeof y);
     run_ok(t, in, 3, &y, 1);
     ck_assert(isnan(((float *)y.data)[1]) && isnan(((float *)y.data)[4]));
@@ -485,7 +348,7 @@ START_TEST(variadic_broadcast_and_alias)
     free(y.data);
     free(t);
     /* one input: a copy */
-    t = node_new("Min", 13, 1);
+    t = node_new1("Min", 13, 1);
     memset(&y, 0, sizeof y);
     run_ok(t, in, 1, &y, 1);
     ck_assert_float_eq(((float *)y.data)[2], 3);
@@ -508,7 +371,7 @@ static int32_t *run_i32(const char *op, const int32_t *x, const int32_t *yv, int
     memcpy(a.data, x, (size_t)n * 4);
     memcpy(b.data, yv, (size_t)n * 4);
     const odet_tensor *in[2] = {&a, &b};
-    test_node *t = node_new(op, 13, 2);
+    test_node *t = node_new1(op, 13, 2);
     if (attr)
         attr_int(t, attr, attr_v);
     odet_tensor y;
@@ -552,7 +415,7 @@ START_TEST(integer_edges)
     ((uint16_t *)a.data)[0] = 65535;
     ((uint16_t *)b.data)[0] = 65535;
     const odet_tensor *in[2] = {&a, &b};
-    test_node *t = node_new("Mul", 14, 2);
+    test_node *t = node_new1("Mul", 14, 2);
     odet_tensor yy;
     memset(&yy, 0, sizeof yy);
     run_ok(t, in, 2, &yy, 1);
@@ -566,7 +429,7 @@ START_TEST(integer_edges)
     memcpy(u.data, uv, 3);
     memcpy(sh.data, sv, 3);
     const odet_tensor *in2[2] = {&u, &sh};
-    t = node_new("BitShift", 11, 2);
+    t = node_new1("BitShift", 11, 2);
     attr_string(t, "direction", "LEFT");
     memset(&yy, 0, sizeof yy);
     run_ok(t, in2, 2, &yy, 1);
@@ -575,7 +438,7 @@ START_TEST(integer_edges)
     ck_assert_uint_eq(((uint8_t *)yy.data)[2], 0);
     free(yy.data);
     free(t);
-    t = node_new("BitShift", 11, 2);
+    t = node_new1("BitShift", 11, 2);
     attr_string(t, "direction", "RIGHT");
     memset(&yy, 0, sizeof yy);
     run_ok(t, in2, 2, &yy, 1);
@@ -599,7 +462,7 @@ START_TEST(integer_edges)
     static const int8_t want[4][4] = {
         {-128, 5, 0, 9}, {-128, 5, 0, -9}, {0, 0, 0, 9}, {-1, -1, 0, 1}};
     for (int k = 0; k < 4; k++) {
-        t = node_new(uops[k], 14, 1);
+        t = node_new1(uops[k], 14, 1);
         memset(&yy, 0, sizeof yy);
         run_ok(t, in1, 1, &yy, 1);
         for (int i = 0; i < 4; i++)
@@ -620,9 +483,9 @@ START_TEST(pow_forms)
     odet_tensor x = tensor_f32(1, d, xv);
     const float exps[] = {2.0f, 1.0f, 0.5f, 3.0f, -1.5f};
     for (int k = 0; k < 5; k++) {
-        odet_tensor e = scalar_of(ODET_FLOAT, &exps[k]);
+        odet_tensor e = scalar_tensor(ODET_FLOAT, &exps[k]);
         const odet_tensor *in[2] = {&x, &e};
-        test_node *t = node_new("Pow", 15, 2);
+        test_node *t = node_new1("Pow", 15, 2);
         odet_tensor y;
         memset(&y, 0, sizeof y);
         run_ok(t, in, 2, &y, 1);
@@ -644,7 +507,7 @@ START_TEST(pow_forms)
     memcpy(b.data, bv, sizeof bv);
     memcpy(p.data, pv, sizeof pv);
     const odet_tensor *in[2] = {&b, &p};
-    test_node *t = node_new("Pow", 15, 2);
+    test_node *t = node_new1("Pow", 15, 2);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in, 2, &y, 1);
@@ -655,11 +518,11 @@ START_TEST(pow_forms)
     free(t);
     /* int64 base, float exponent: computed in double, truncated */
     float fe = 0.5f;
-    odet_tensor e = scalar_of(ODET_FLOAT, &fe);
+    odet_tensor e = scalar_tensor(ODET_FLOAT, &fe);
     const int64_t bv2[] = {9, 10, 0, 1, 100};
     memcpy(b.data, bv2, sizeof bv2);
     in[1] = &e;
-    t = node_new("Pow", 15, 2);
+    t = node_new1("Pow", 15, 2);
     memset(&y, 0, sizeof y);
     run_ok(t, in, 2, &y, 1);
     ck_assert_int_eq(y.dtype, ODET_INT64);
@@ -730,7 +593,7 @@ START_TEST(activations_vs_double)
         const odet_tensor *in[1] = {&x};
         for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
             int tanh_form = !strcmp(ops[k], "GeluTanh");
-            test_node *t = node_new(tanh_form ? "Gelu" : ops[k], 20, 1);
+            test_node *t = node_new1(tanh_form ? "Gelu" : ops[k], 20, 1);
             if (tanh_form)
                 attr_string(t, "approximate", "tanh");
             odet_tensor y;
@@ -765,7 +628,7 @@ START_TEST(round_isinf_sign)
     const float xv[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4999998f, INFINITY, -INFINITY, NAN};
     odet_tensor x = tensor_f32(1, d, xv);
     const odet_tensor *in[1] = {&x};
-    test_node *t = node_new("Round", 11, 1);
+    test_node *t = node_new1("Round", 11, 1);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in, 1, &y, 1);
@@ -777,7 +640,7 @@ START_TEST(round_isinf_sign)
     /* IsInf flags */
     const int flags[3][2] = {{1, 1}, {1, 0}, {0, 1}};
     for (int f = 0; f < 3; f++) {
-        t = node_new("IsInf", 10, 1);
+        t = node_new1("IsInf", 10, 1);
         attr_int(t, "detect_positive", flags[f][0]);
         attr_int(t, "detect_negative", flags[f][1]);
         memset(&y, 0, sizeof y);
@@ -792,7 +655,7 @@ START_TEST(round_isinf_sign)
         free(t);
     }
     /* Sign keeps NaN */
-    t = node_new("Sign", 13, 1);
+    t = node_new1("Sign", 13, 1);
     memset(&y, 0, sizeof y);
     run_ok(t, in, 1, &y, 1);
     ck_assert_float_eq(((float *)y.data)[3], -1);
@@ -813,7 +676,7 @@ START_TEST(clip_forms)
     odet_tensor x = tensor_f32(1, d, xv);
     odet_tensor y;
     /* opset 6: attributes */
-    test_node *t = node_new("Clip", 6, 1);
+    test_node *t = node_new1("Clip", 6, 1);
     attr_float(t, "min", -1.5f);
     attr_float(t, "max", 2.0f);
     const odet_tensor *in1[1] = {&x};
@@ -827,9 +690,9 @@ START_TEST(clip_forms)
     free(t);
     /* opset 13: only max given (min absent = NULL) */
     float mx = 0.0f;
-    odet_tensor hi = scalar_of(ODET_FLOAT, &mx);
+    odet_tensor hi = scalar_tensor(ODET_FLOAT, &mx);
     const odet_tensor *in3[3] = {&x, NULL, &hi};
-    t = node_new("Clip", 13, 3);
+    t = node_new1("Clip", 13, 3);
     memset(&y, 0, sizeof y);
     run_ok(t, in3, 3, &y, 1);
     const float w13[] = {-5, -1, 0, 0};
@@ -845,9 +708,9 @@ START_TEST(clip_forms)
     const int32_t xiv[] = {-10, 5, 10};
     memcpy(xi.data, xiv, sizeof xiv);
     int32_t lo = 7, h = 3;
-    odet_tensor tlo = scalar_of(ODET_INT32, &lo), thi = scalar_of(ODET_INT32, &h);
+    odet_tensor tlo = scalar_tensor(ODET_INT32, &lo), thi = scalar_tensor(ODET_INT32, &h);
     const odet_tensor *in_i[3] = {&xi, &tlo, &thi};
-    t = node_new("Clip", 13, 3);
+    t = node_new1("Clip", 13, 3);
     memset(&y, 0, sizeof y);
     run_ok(t, in_i, 3, &y, 1);
     for (int i = 0; i < 3; i++)
@@ -859,7 +722,7 @@ START_TEST(clip_forms)
     const int64_t xlv[] = {INT64_MIN, 0, INT64_MAX};
     memcpy(xl.data, xlv, sizeof xlv);
     const odet_tensor *in_l[1] = {&xl};
-    t = node_new("Clip", 13, 1);
+    t = node_new1("Clip", 13, 1);
     memset(&y, 0, sizeof y);
     run_ok(t, in_l, 1, &y, 1);
     ck_assert(memcmp(y.data, xlv, sizeof xlv) == 0);
@@ -881,7 +744,7 @@ START_TEST(legacy_axis_broadcast)
     const float bv[] = {100, 200, 300};
     odet_tensor b = tensor_f32(1, db, bv);
     const odet_tensor *in[2] = {&a, &b};
-    test_node *t = node_new("Add", 6, 2);
+    test_node *t = node_new1("Add", 6, 2);
     attr_int(t, "broadcast", 1);
     attr_int(t, "axis", 1);
     odet_tensor y;
@@ -892,9 +755,9 @@ START_TEST(legacy_axis_broadcast)
     free(y.data);
     free(t);
     /* the same shapes without the old attributes do not broadcast */
-    t = node_new("Add", 14, 2);
+    t = node_new1("Add", 14, 2);
     memset(&y, 0, sizeof y);
-    run_result r = run_node(t, in, 2, &y, 1);
+    run_result r = run_node1(t, in, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_SHAPE);
     ck_assert_msg(strstr(r.err, "node 'n' (Add)") && strstr(r.err, "[3]") &&
                       strstr(r.err, "[2,3,4]"),
@@ -915,7 +778,7 @@ START_TEST(prelu_slopes)
     odet_tensor s1 = tensor_f32(1, ds1, sv), s3 = tensor_f32(3, ds3, sv);
     for (int k = 0; k < 2; k++) {
         const odet_tensor *in[2] = {&x, k ? &s3 : &s1};
-        test_node *t = node_new("PRelu", 16, 2);
+        test_node *t = node_new1("PRelu", 16, 2);
         odet_tensor y;
         memset(&y, 0, sizeof y);
         run_ok(t, in, 2, &y, 1);
@@ -931,10 +794,10 @@ START_TEST(prelu_slopes)
     int64_t dbig[] = {2, 2, 3, 2, 2};
     odet_tensor big = tensor(ODET_FLOAT, 5, dbig);
     const odet_tensor *in[2] = {&x, &big};
-    test_node *t = node_new("PRelu", 16, 2);
+    test_node *t = node_new1("PRelu", 16, 2);
     odet_tensor y;
     memset(&y, 0, sizeof y);
-    run_result r = run_node(t, in, 2, &y, 1);
+    run_result r = run_node1(t, in, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_SHAPE);
     free(t);
     free(big.data);
@@ -954,7 +817,7 @@ START_TEST(float16_paths)
     const odet_tensor *in[2] = {&a, &b};
     static const char *const ops[] = {"Add", "Mul", "Max", "Less"};
     for (int k = 0; k < 4; k++) {
-        test_node *t = node_new(ops[k], 14, 2);
+        test_node *t = node_new1(ops[k], 14, 2);
         odet_tensor y;
         memset(&y, 0, sizeof y);
         run_ok(t, in, 2, &y, 1);
@@ -973,7 +836,7 @@ START_TEST(float16_paths)
         free(t);
     }
     const odet_tensor *in1[1] = {&a};
-    test_node *t = node_new("Sigmoid", 13, 1);
+    test_node *t = node_new1("Sigmoid", 13, 1);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in1, 1, &y, 1);
@@ -996,7 +859,7 @@ START_TEST(zero_sized)
     int64_t da[] = {0, 3}, db[] = {3};
     odet_tensor a = tensor(ODET_FLOAT, 2, da), b = tensor(ODET_FLOAT, 1, db);
     const odet_tensor *in[2] = {&a, &b};
-    test_node *t = node_new("Add", 14, 2);
+    test_node *t = node_new1("Add", 14, 2);
     odet_tensor y;
     memset(&y, 0, sizeof y);
     run_ok(t, in, 2, &y, 3);
@@ -1006,7 +869,7 @@ START_TEST(zero_sized)
     free(y.data);
     free(t);
     const odet_tensor *in1[1] = {&a};
-    t = node_new("Exp", 13, 1);
+    t = node_new1("Exp", 13, 1);
     memset(&y, 0, sizeof y);
     run_ok(t, in1, 1, &y, 3);
     ck_assert_int_eq(y.dims[0], 0);
@@ -1026,48 +889,48 @@ START_TEST(errors)
     test_node *t;
 
     const odet_tensor *mixed[2] = {&f, &i};
-    t = node_new("Add", 14, 2);
+    t = node_new1("Add", 14, 2);
     memset(&y, 0, sizeof y);
-    r = run_node(t, mixed, 2, &y, 1);
+    r = run_node1(t, mixed, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_DTYPE);
     ck_assert_msg(strstr(r.err, "float") && strstr(r.err, "int32"), "%s", r.err);
     free(t);
 
     const odet_tensor *ints[1] = {&i};
-    t = node_new("Sigmoid", 13, 1);
+    t = node_new1("Sigmoid", 13, 1);
     memset(&y, 0, sizeof y);
-    r = run_node(t, ints, 1, &y, 1);
+    r = run_node1(t, ints, 1, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_UNSUPPORTED);
     ck_assert_msg(strstr(r.err, "node 'n' (Sigmoid)") && strstr(r.err, "int32"), "%s", r.err);
     free(t);
 
     const odet_tensor *floats[2] = {&f, &f};
-    t = node_new("And", 7, 2);
+    t = node_new1("And", 7, 2);
     memset(&y, 0, sizeof y);
-    r = run_node(t, floats, 2, &y, 1);
+    r = run_node1(t, floats, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_UNSUPPORTED);
     free(t);
 
-    t = node_new("Gelu", 20, 1);
+    t = node_new1("Gelu", 20, 1);
     attr_string(t, "approximate", "erf");
     memset(&y, 0, sizeof y);
-    r = run_node(t, floats, 1, &y, 1);
+    r = run_node1(t, floats, 1, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_UNSUPPORTED);
     ck_assert_msg(strstr(r.err, "'erf'"), "%s", r.err);
     free(t);
 
-    t = node_new("BitShift", 11, 2);
+    t = node_new1("BitShift", 11, 2);
     attr_string(t, "direction", "UP");
     memset(&y, 0, sizeof y);
-    r = run_node(t, floats, 2, &y, 1);
+    r = run_node1(t, floats, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_INVALID_ARG);
     free(t);
 
     odet_tensor c = tensor(ODET_FLOAT, 1, d);
     const odet_tensor *where[3] = {&c, &f, &f};
-    t = node_new("Where", 16, 3);
+    t = node_new1("Where", 16, 3);
     memset(&y, 0, sizeof y);
-    r = run_node(t, where, 3, &y, 1);
+    r = run_node1(t, where, 3, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_DTYPE);
     ck_assert_msg(strstr(r.err, "condition"), "%s", r.err);
     free(t);
@@ -1075,17 +938,17 @@ START_TEST(errors)
     int64_t d5[] = {5};
     odet_tensor g = tensor(ODET_FLOAT, 1, d5);
     const odet_tensor *bad[3] = {&f, &f, &g};
-    t = node_new("Sum", 13, 3);
+    t = node_new1("Sum", 13, 3);
     memset(&y, 0, sizeof y);
-    r = run_node(t, bad, 3, &y, 1);
+    r = run_node1(t, bad, 3, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_SHAPE);
     ck_assert_msg(strstr(r.err, "input 2"), "%s", r.err);
     free(t);
 
-    t = node_new("Mean", 13, 2);
+    t = node_new1("Mean", 13, 2);
     const odet_tensor *ii[2] = {&i, &i};
     memset(&y, 0, sizeof y);
-    r = run_node(t, ii, 2, &y, 1);
+    r = run_node1(t, ii, 2, &y, 1);
     ck_assert_int_eq(r.st, ODET_ERR_UNSUPPORTED);
     free(t);
 

@@ -15,80 +15,9 @@
 #include "ir/graph.h"
 #include "ops/op.h"
 
+#include "op_harness.h"
+
 /* ------------------------------------------------------------------ fixtures */
-
-typedef struct test_node {
-    odet_node node;
-    odet_attr attrs[16];
-    int64_t ints[16][8]; /* storage of INTS attributes, by attribute slot */
-    int ins[8], outs[8];
-} test_node;
-
-static test_node *node_new(const char *op, int opset, int n_in, int n_out)
-{
-    test_node *t = calloc(1, sizeof *t);
-    t->node.name = "n";
-    t->node.op_type = (char *)op;
-    t->node.domain = "";
-    t->node.opset = opset;
-    t->node.n_in = n_in;
-    t->node.n_out = n_out;
-    t->node.in = t->ins;
-    t->node.out = t->outs;
-    t->node.attrs = t->attrs;
-    for (int i = 0; i < 8; i++)
-        t->ins[i] = t->outs[i] = i;
-    return t;
-}
-
-static odet_attr *attr_add(test_node *t, const char *name, odet_attr_type type)
-{
-    odet_attr *a = &t->attrs[t->node.n_attr++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = type;
-    return a;
-}
-
-static void attr_int(test_node *t, const char *name, int64_t v)
-{
-    attr_add(t, name, ODET_ATTR_INT)->i = v;
-}
-
-static void attr_float(test_node *t, const char *name, float v)
-{
-    attr_add(t, name, ODET_ATTR_FLOAT)->f = v;
-}
-
-static void attr_string(test_node *t, const char *name, const char *s)
-{
-    odet_attr *a = attr_add(t, name, ODET_ATTR_STRING);
-    a->s = (char *)s;
-    a->s_len = strlen(s);
-}
-
-/* Values are copied into storage owned by the node. */
-static void attr_ints(test_node *t, const char *name, const int64_t *v, size_t n)
-{
-    int slot = t->node.n_attr;
-    memcpy(t->ints[slot], v, n * sizeof *v);
-    odet_attr *a = attr_add(t, name, ODET_ATTR_INTS);
-    a->ints = t->ints[slot];
-    a->n = n;
-}
-
-static odet_tensor tensor(odet_dtype dt, int rank, const int64_t *dims)
-{
-    odet_tensor x;
-    memset(&x, 0, sizeof x);
-    x.dtype = dt;
-    x.rank = rank;
-    for (int i = 0; i < rank; i++)
-        x.dims[i] = dims[i];
-    size_t bytes = odet_tensor_bytes(&x);
-    x.data = calloc(bytes ? bytes : 1, 1);
-    return x;
-}
 
 static void fill_random(odet_tensor *x, unsigned *seed, float scale, float offset)
 {
@@ -104,59 +33,6 @@ static void fill_random(odet_tensor *x, unsigned *seed, float scale, float offse
         default: break;
         }
     }
-}
-
-/* Prepare + infer + run one node. Outputs get allocated here; out[i] == NULL
- * entries stay absent. Returns the first non-OK status. */
-typedef struct run_result {
-    odet_status st;
-    char err[512];
-} run_result;
-
-static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in, odet_tensor **out,
-                           int n_out, int threads)
-{
-    run_result r;
-    memset(&r, 0, sizeof r);
-    const odet_op_def *def = odet_op_lookup("", t->node.op_type, t->node.opset);
-    ck_assert_msg(def != NULL, "op %s not registered", t->node.op_type);
-    t->node.params = NULL;
-    if (def->prepare) {
-        r.st = def->prepare(&t->node, r.err, sizeof r.err);
-        if (r.st != ODET_OK)
-            return r;
-    }
-    odet_op_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.node = &t->node;
-    ctx.params = t->node.params;
-    ctx.n_in = n_in;
-    ctx.n_out = n_out;
-    ctx.in = in;
-    ctx.out = out;
-    ctx.threads = threads;
-    ctx.err = r.err;
-    ctx.errlen = sizeof r.err;
-    r.st = def->infer(&ctx);
-    if (r.st == ODET_OK) {
-        for (int i = 0; i < n_out; i++)
-            if (out[i]) {
-                size_t bytes = odet_tensor_bytes(out[i]);
-                out[i]->data = calloc(bytes ? bytes : 1, 1);
-            }
-        size_t sb = def->scratch ? def->scratch(&ctx) : 0;
-        void *scratch = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
-        ctx.scratch = scratch;
-        ctx.scratch_bytes = sb;
-        r.st = def->run(&ctx);
-        free(scratch);
-    }
-    if (def->release)
-        def->release(t->node.params);
-    else
-        free(t->node.params);
-    t->node.params = NULL;
-    return r;
 }
 
 static double get(const odet_tensor *x, int64_t i)

@@ -13,99 +13,9 @@
 #include "ir/graph.h"
 #include "ops/op.h"
 
+#include "op_harness.h"
+
 /* ------------------------------------------------------------------ fixtures */
-
-typedef struct test_node {
-    odet_node node;
-    odet_attr attrs[16];
-    int64_t ints[16][8];
-    float floats[16][8];
-    int ins[8], outs[8];
-} test_node;
-
-static test_node *node_new(const char *op, int opset, int n_in)
-{
-    test_node *t = calloc(1, sizeof *t);
-    ck_assert_ptr_nonnull(t);
-    t->node.name = "n";
-    t->node.op_type = (char *)op;
-    t->node.domain = "";
-    t->node.opset = opset;
-    t->node.n_in = n_in;
-    t->node.n_out = 1;
-    t->node.in = t->ins;
-    t->node.out = t->outs;
-    t->node.attrs = t->attrs;
-    for (int i = 0; i < 8; i++)
-        t->ins[i] = t->outs[i] = i;
-    return t;
-}
-
-static odet_attr *attr_add(test_node *t, const char *name, odet_attr_type type)
-{
-    odet_attr *a = &t->attrs[t->node.n_attr++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = type;
-    return a;
-}
-
-static void attr_int(test_node *t, const char *name, int64_t v)
-{
-    attr_add(t, name, ODET_ATTR_INT)->i = v;
-}
-
-static void attr_string(test_node *t, const char *name, const char *s)
-{
-    odet_attr *a = attr_add(t, name, ODET_ATTR_STRING);
-    a->s = (char *)s;
-    a->s_len = strlen(s);
-}
-
-static void attr_ints(test_node *t, const char *name, const int64_t *v, size_t n)
-{
-    int slot = t->node.n_attr;
-    memcpy(t->ints[slot], v, n * sizeof *v);
-    odet_attr *a = attr_add(t, name, ODET_ATTR_INTS);
-    a->ints = t->ints[slot];
-    a->n = n;
-}
-
-static void attr_floats(test_node *t, const char *name, const float *v, size_t n)
-{
-    int slot = t->node.n_attr;
-    memcpy(t->floats[slot], v, n * sizeof *v);
-    odet_attr *a = attr_add(t, name, ODET_ATTR_FLOATS);
-    a->floats = t->floats[slot];
-    a->n = n;
-}
-
-static odet_tensor tensor(odet_dtype dt, int rank, const int64_t *dims)
-{
-    odet_tensor x;
-    memset(&x, 0, sizeof x);
-    x.dtype = dt;
-    x.rank = rank;
-    for (int i = 0; i < rank; i++)
-        x.dims[i] = dims[i];
-    size_t bytes = odet_tensor_bytes(&x);
-    x.data = calloc(bytes ? bytes : 1, 1);
-    return x;
-}
-
-static odet_tensor floats_1d(const float *v, int64_t n)
-{
-    odet_tensor t = tensor(ODET_FLOAT, 1, &n);
-    memcpy(t.data, v, (size_t)n * sizeof *v);
-    return t;
-}
-
-static odet_tensor ints_1d(const int64_t *v, int64_t n)
-{
-    odet_tensor t = tensor(ODET_INT64, 1, &n);
-    memcpy(t.data, v, (size_t)n * sizeof *v);
-    return t;
-}
 
 static void fill_random(odet_tensor *x, unsigned seed)
 {
@@ -121,56 +31,6 @@ static void fill_random(odet_tensor *x, unsigned seed)
         default: break;
         }
     }
-}
-
-typedef struct run_result {
-    odet_status st;
-    char err[512];
-} run_result;
-
-/* Prepare + infer + run one node; allocates out->data. */
-static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in, odet_tensor *out,
-                           int threads)
-{
-    run_result r;
-    memset(&r, 0, sizeof r);
-    const odet_op_def *def = odet_op_lookup("", t->node.op_type, t->node.opset);
-    ck_assert_msg(def != NULL, "op %s-%d not registered", t->node.op_type, t->node.opset);
-    t->node.params = NULL;
-    if (def->prepare) {
-        r.st = def->prepare(&t->node, r.err, sizeof r.err);
-        if (r.st != ODET_OK)
-            return r;
-    }
-    odet_tensor *outs[1] = {out};
-    odet_op_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.node = &t->node;
-    ctx.params = t->node.params;
-    ctx.n_in = n_in;
-    ctx.n_out = 1;
-    ctx.in = in;
-    ctx.out = outs;
-    ctx.threads = threads;
-    ctx.err = r.err;
-    ctx.errlen = sizeof r.err;
-    r.st = def->infer(&ctx);
-    if (r.st == ODET_OK) {
-        size_t bytes = odet_tensor_bytes(out);
-        out->data = calloc(bytes ? bytes : 1, 1);
-        size_t sb = def->scratch ? def->scratch(&ctx) : 0;
-        void *scratch = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
-        ctx.scratch = scratch;
-        ctx.scratch_bytes = sb;
-        r.st = def->run(&ctx);
-        free(scratch);
-    }
-    if (def->release)
-        def->release(t->node.params);
-    else
-        free(t->node.params);
-    t->node.params = NULL;
-    return r;
 }
 
 static void expect_ok(run_result r)
@@ -216,7 +76,7 @@ typedef struct rs_cfg {
 
 static test_node *resize_node(const rs_cfg *c, int opset)
 {
-    test_node *t = node_new("Resize", opset, 4);
+    test_node *t = node_new1("Resize", opset, 4);
     attr_string(t, "mode", c->mode);
     if (c->coord)
         attr_string(t, "coordinate_transformation_mode", c->coord);
@@ -242,19 +102,19 @@ static run_result resize(const rs_cfg *c, int opset, const odet_tensor *x, const
     odet_tensor ts = {0}, tz = {0}, tr = {0};
     const odet_tensor *in[4] = {x, NULL, NULL, NULL};
     if (roi) {
-        tr = floats_1d(roi, 2 * (n_s ? n_s : n_z));
+        tr = floats_tensor(roi, 2 * (n_s ? n_s : n_z));
         in[1] = &tr;
     }
     if (scales) {
-        ts = floats_1d(scales, n_s);
+        ts = floats_tensor(scales, n_s);
         in[2] = &ts;
     }
     if (sizes) {
-        tz = ints_1d(sizes, n_z);
+        tz = ints_tensor(sizes, n_z);
         in[3] = &tz;
     }
     memset(y, 0, sizeof *y);
-    run_result r = run_node(t, in, 4, y, threads);
+    run_result r = run_node1(t, in, 4, y, threads);
     free(ts.data);
     free(tz.data);
     free(tr.data);
@@ -480,11 +340,11 @@ START_TEST(resize_keep_aspect_antialias_unit_axis)
     attr_ints(t, "axes", axes, 2);
     attr_string(t, "keep_aspect_ratio_policy", "not_larger");
     int64_t d[4] = {1, 2, 1, 10};
-    odet_tensor x = tensor(ODET_FLOAT, 4, d), tz = ints_1d(sizes, 2), y;
+    odet_tensor x = tensor(ODET_FLOAT, 4, d), tz = ints_tensor(sizes, 2), y;
     for (int i = 0; i < 20; i++)
         ((float *)x.data)[i] = (float)(i % 10);
     const odet_tensor *in[4] = {&x, NULL, NULL, &tz};
-    expect_ok(run_node(t, in, 4, &y, 1));
+    expect_ok(run_node1(t, in, 4, &y, 1));
     ck_assert_int_eq(y.dims[2], 1);
     ck_assert_int_eq(y.dims[3], 6);
     for (int i = 0; i < 12; i++) {
@@ -506,11 +366,11 @@ START_TEST(resize_legacy_forms)
     for (int i = 0; i < 5; i++)
         ((int64_t *)x.data)[i] = 10 * i;
     const float s[4] = {1, 1, 0.6f, 1};
-    odet_tensor ts = floats_1d(s, 4);
-    test_node *t = node_new("Resize", 10, 2);
+    odet_tensor ts = floats_tensor(s, 4);
+    test_node *t = node_new1("Resize", 10, 2);
     attr_string(t, "mode", "nearest");
     const odet_tensor *in[2] = {&x, &ts};
-    expect_ok(run_node(t, in, 2, &y, 1));
+    expect_ok(run_node1(t, in, 2, &y, 1));
     ck_assert_int_eq(y.dims[2], 3);
     ck_assert_int_eq(((int64_t *)y.data)[0], 0);
     ck_assert_int_eq(((int64_t *)y.data)[1], 20);
@@ -519,21 +379,21 @@ START_TEST(resize_legacy_forms)
     free(t);
 
     /* Upsample-7 takes its scales from the attribute; without one it fails */
-    t = node_new("Upsample", 7, 1);
+    t = node_new1("Upsample", 7, 1);
     attr_string(t, "mode", "nearest");
     const float up[4] = {1, 1, 2, 1};
     attr_floats(t, "scales", up, 4);
-    expect_ok(run_node(t, in, 1, &y, 1));
+    expect_ok(run_node1(t, in, 1, &y, 1));
     ck_assert_int_eq(y.dims[2], 10);
     ck_assert_int_eq(((int64_t *)y.data)[3], 10);
     free(y.data);
     free(t);
-    t = node_new("Upsample", 7, 1);
-    expect_fail(run_node(t, in, 1, &y, 1), ODET_ERR_INVALID_ARG, "scales");
+    t = node_new1("Upsample", 7, 1);
+    expect_fail(run_node1(t, in, 1, &y, 1), ODET_ERR_INVALID_ARG, "scales");
     free(t);
-    t = node_new("Resize", 10, 2);
+    t = node_new1("Resize", 10, 2);
     attr_string(t, "mode", "cubic");
-    expect_fail(run_node(t, in, 2, &y, 1), ODET_ERR_UNSUPPORTED, "cubic");
+    expect_fail(run_node1(t, in, 2, &y, 1), ODET_ERR_UNSUPPORTED, "cubic");
     free(t);
     free(x.data);
     free(ts.data);
@@ -580,9 +440,9 @@ START_TEST(resize_errors)
     test_node *t = resize_node(&lin, 18);
     const int64_t axes[2] = {3, -1};
     attr_ints(t, "axes", axes, 2);
-    odet_tensor ts = floats_1d(s4, 2);
+    odet_tensor ts = floats_tensor(s4, 2);
     const odet_tensor *in[4] = {&x, NULL, &ts, NULL};
-    expect_fail(run_node(t, in, 4, &y, 1), ODET_ERR_INVALID_ARG, "repeated");
+    expect_fail(run_node1(t, in, 4, &y, 1), ODET_ERR_INVALID_ARG, "repeated");
     free(t);
     free(ts.data);
     free(x.data);
@@ -594,13 +454,13 @@ END_TEST
 static run_result space_depth(const char *op, int opset, const char *mode, int64_t b,
                               const odet_tensor *x, odet_tensor *y, int threads)
 {
-    test_node *t = node_new(op, opset, 1);
+    test_node *t = node_new1(op, opset, 1);
     attr_int(t, "blocksize", b);
     if (mode)
         attr_string(t, "mode", mode);
     const odet_tensor *in[1] = {x};
     memset(y, 0, sizeof *y);
-    run_result r = run_node(t, in, 1, y, threads);
+    run_result r = run_node1(t, in, 1, y, threads);
     free(t);
     return r;
 }
@@ -668,7 +528,7 @@ END_TEST
 static run_result grid_sample(const char *mode, const char *pad, int align, const odet_tensor *x,
                               const odet_tensor *g, odet_tensor *y, int threads)
 {
-    test_node *t = node_new("GridSample", 16, 2);
+    test_node *t = node_new1("GridSample", 16, 2);
     if (mode)
         attr_string(t, "mode", mode);
     if (pad)
@@ -676,7 +536,7 @@ static run_result grid_sample(const char *mode, const char *pad, int align, cons
     attr_int(t, "align_corners", align);
     const odet_tensor *in[2] = {x, g};
     memset(y, 0, sizeof *y);
-    run_result r = run_node(t, in, 2, y, threads);
+    run_result r = run_node1(t, in, 2, y, threads);
     free(t);
     return r;
 }
