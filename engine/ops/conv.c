@@ -1,12 +1,31 @@
 /* Conv (opsets 1 and 11): convolution over [N, C, D1..Dn] tensors, n = 1..3.
  *
  * Three paths, all float32:
- *   pointwise  1x1 kernel, stride 1, no padding: Y_g = W_g * X_g, one GEMM.
  *   depthwise  one input channel per group (C/group == 1): direct loops.
- *   general    im2col of a block of output positions into scratch, then GEMM.
+ *   Winograd   3x3, stride 1, no dilation, 2-D, enough channels: F(4x4, 3x3)
+ *              (f32_wino43_conv), when the kernel table has it.
+ *   GEMM       Y_g = epilogue(W_g * im2col(X_g)) per batch item and group, one
+ *              weights-stationary GEMM (f32_gemm_packed_ex). The im2col columns
+ *              are never materialised: the GEMM kernels gather their B
+ *              panels straight from the input (implicit GEMM, see
+ *              kernels/im2col.h); a 1x1 stride-1 unpadded kernel reads X
+ *              itself as the matrix.
  *
- * The GEMM paths pack each group's weights once per run (into scratch) with
- * the kernel table's f32_gemm_pack_a and reuse them for every batch and block.
+ * Weights: packed in the GEMM's (or transformed to Winograd's) layout once at
+ * load by the pack hook when W is a model constant (then shared read-only by
+ * everything that runs the model), else per run into scratch.
+ *
+ * The epilogue adds the bias and, when a load-time pass fused them (internal
+ * attributes, see passes/fuse_conv_act.c), a residual input 3 and an
+ * activation:
+ *   odet.activation        "Relu" | "LeakyRelu" | "Clip" | "Sigmoid" |
+ *                          "HardSigmoid" | "HardSwish" | "Silu"
+ *   odet.activation_alpha  LeakyRelu alpha, Clip min, HardSigmoid alpha
+ *   odet.activation_beta   Clip max, HardSigmoid beta
+ *   odet.residual          1: input 3 is added before the activation (in the
+ *                          epilogue when it has the shape of the convolution,
+ *                          else broadcast afterwards: the result then has the
+ *                          broadcast shape)
  *
  * Geometry is normalised to three spatial dims (leading dims of size 1), so
  * one loop nest serves Conv1D, Conv2D and Conv3D.
@@ -14,13 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/im2col.h"
 #include "kernels/kernels.h"
 #include "ops/op.h"
 
 #define CONV_MAX_SP 3
-/* Target size of one im2col block; the block holds at least COL_MIN_COLS columns. */
-#define COL_BLOCK_BYTES ((size_t)2 << 20)
-#define COL_MIN_COLS 256
+/* Fewest channels per group (in and out) for the Winograd path: below that
+ * its transforms cost more than the multiplications they save. */
+#define WINO_MIN_CHANNELS 8
 
 typedef enum conv_autopad {
     AUTOPAD_NOTSET,
@@ -38,6 +58,19 @@ typedef struct conv_params {
     int64_t strides[CONV_MAX_SP];
     int64_t dil[CONV_MAX_SP];
     int64_t pads[2 * CONV_MAX_SP];
+    /* Fused epilogue. */
+    odet_act act;
+    float act_a, act_b;
+    int residual;
+    /* Weights packed at load (pack hook), or NULL: packed_per_group bytes per
+     * group at `packed`, made by `kern` from the tensor whose data is
+     * `packed_src`, for Winograd when packed_wino. */
+    int packed_wino;
+    const odet_kernels *kern;
+    const void *packed_src;
+    char *packed;
+    size_t packed_per_group;
+    int64_t packed_mg, packed_kc, packed_group;
 } conv_params;
 
 /* Resolved shapes of one Conv call, spatial dims normalised to 3 (index 0 = depth). */
@@ -107,6 +140,14 @@ static odet_status conv_prepare(odet_node *node, char *err, size_t errlen)
     if (p.n_pads % 2)
         return odet_node_fail(node, err, errlen, ODET_ERR_INVALID_ARG,
                               "pads has %d values; expected 2 per spatial dim", p.n_pads);
+    const char *act = odet_attr_string(node, "odet.activation", NULL);
+    p.act = ODET_ACT_NONE;
+    if (act && odet_act_from_name(act, &p.act) != 0)
+        return odet_node_fail(node, err, errlen, ODET_ERR_UNSUPPORTED,
+                              "fused activation '%s' is not supported", act);
+    p.act_a = odet_attr_float(node, "odet.activation_alpha", 0.0f);
+    p.act_b = odet_attr_float(node, "odet.activation_beta", 0.0f);
+    p.residual = odet_attr_int(node, "odet.residual", 0) != 0;
     conv_params *copy = malloc(sizeof *copy);
     if (!copy)
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM, "out of memory");
@@ -156,6 +197,11 @@ static odet_status conv_geometry(const odet_op_ctx *ctx, conv_geom *g)
     if (B && (B->rank != 1 || B->dims[0] != g->M))
         return odet_op_fail(ctx, ODET_ERR_SHAPE, "input 2 'B' must have shape [%lld]",
                             (long long)g->M);
+    if (ctx->n_in > 3 && !p->residual)
+        return odet_op_fail(ctx, ODET_ERR_INVALID_ARG, "Conv takes at most 3 inputs, got %d",
+                            ctx->n_in);
+    if (p->residual && (ctx->n_in < 4 || !ctx->in[3]))
+        return odet_op_fail(ctx, ODET_ERR_INVALID_ARG, "the fused residual input 3 is missing");
     g->in_sp = g->k_sp = g->out_sp = 1;
     for (int d = 0; d < 3; d++) {
         g->in[d] = g->k[d] = g->out[d] = g->stride[d] = g->dil[d] = 1;
@@ -217,6 +263,30 @@ static odet_status conv_geometry(const odet_op_ctx *ctx, conv_geom *g)
     return ODET_OK;
 }
 
+/* Dims of the convolution's own result. */
+static void conv_dims(const conv_geom *g, int64_t *dims)
+{
+    dims[0] = g->N;
+    dims[1] = g->M;
+    for (int i = 0; i < g->nsp; i++)
+        dims[2 + i] = g->out[3 - g->nsp + i];
+}
+
+/* Whether the fused residual has exactly the shape of the convolution's result
+ * (the fast path: added in the GEMM epilogue). Otherwise it broadcasts. */
+static int residual_exact(const odet_op_ctx *ctx, const conv_geom *g)
+{
+    const odet_tensor *R = ctx->in[3];
+    int64_t dims[ODET_MAX_RANK];
+    conv_dims(g, dims);
+    if (R->rank != g->nsp + 2)
+        return 0;
+    for (int i = 0; i < R->rank; i++)
+        if (R->dims[i] != dims[i])
+            return 0;
+    return 1;
+}
+
 static int is_pointwise(const conv_geom *g)
 {
     for (int d = 0; d < 3; d++)
@@ -230,21 +300,26 @@ static int is_depthwise(const conv_geom *g)
     return g->Cg == 1;
 }
 
-/* Columns per im2col block. */
-static int64_t col_block(const conv_geom *g)
+/* Winograd F(4x4, 3x3) applies: a 2-D 3x3 stride-1 kernel without dilation. */
+static int wino_shape(int64_t k0, int64_t k1, int64_t k2, const int64_t *stride,
+                      const int64_t *dil, int64_t Cg, int64_t Mg)
 {
-    int64_t nb = (int64_t)(COL_BLOCK_BYTES / sizeof(float)) / (g->Kc > 0 ? g->Kc : 1);
-    nb = nb / 32 * 32;
-    if (nb < COL_MIN_COLS)
-        nb = COL_MIN_COLS;
-    return nb < g->out_sp ? nb : g->out_sp;
+    return k0 == 1 && k1 == 3 && k2 == 3 && stride[1] == 1 && stride[2] == 1 && dil[1] == 1 &&
+           dil[2] == 1 && Cg >= WINO_MIN_CHANNELS && Mg >= WINO_MIN_CHANNELS &&
+           odet_kernels_get()->f32_wino43_conv != NULL;
+}
+
+static int is_wino(const conv_geom *g)
+{
+    return g->in[0] == 1 && g->stride[0] == 1 && g->pad[0] == 0 &&
+           wino_shape(g->k[0], g->k[1], g->k[2], g->stride, g->dil, g->Cg, g->Mg);
 }
 
 static odet_status conv_infer(odet_op_ctx *ctx)
 {
     const odet_tensor *X = ctx->in[0];
-    for (int i = 0; i < 3 && i < ctx->n_in; i++) {
-        static const char *const names[] = {"X", "W", "B"};
+    for (int i = 0; i < 4 && i < ctx->n_in; i++) {
+        static const char *const names[] = {"X", "W", "B", "residual"};
         if (ctx->in[i] && ctx->in[i]->dtype != ODET_FLOAT)
             return odet_op_fail(ctx, ODET_ERR_UNSUPPORTED,
                                 "input %d '%s' has dtype %s; only float is supported", i, names[i],
@@ -255,30 +330,62 @@ static odet_status conv_infer(odet_op_ctx *ctx)
     if (st != ODET_OK)
         return st;
     int64_t dims[ODET_MAX_RANK];
-    dims[0] = g.N;
-    dims[1] = g.M;
-    for (int i = 0; i < g.nsp; i++)
-        dims[2 + i] = g.out[3 - g.nsp + i];
+    conv_dims(&g, dims);
+    const conv_params *p = ctx->params;
+    if (p->residual && !residual_exact(ctx, &g)) {
+        /* Add broadcasts: the fused node's result has the broadcast shape. */
+        const odet_tensor *R = ctx->in[3];
+        int64_t bd[ODET_MAX_RANK];
+        int rank;
+        if (odet_broadcast_shape(X->rank, dims, R->rank, R->dims, &rank, bd) != 0)
+            return odet_op_fail(ctx, ODET_ERR_SHAPE,
+                                "the fused residual input 3 does not broadcast with the output");
+        odet_set_shape(ctx->out[0], ODET_FLOAT, rank, bd);
+        return ODET_OK;
+    }
     odet_set_shape(ctx->out[0], ODET_FLOAT, X->rank, dims);
     return ODET_OK;
 }
 
-/* Scratch layout: the weights of every group packed for the GEMM, then one
- * im2col block. Both parts are multiples of 64 bytes. */
+/* Weights packed at load for this W, or NULL. */
+static const conv_params *prepacked(const conv_params *p, const conv_geom *g, const float *W)
+{
+    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get() ||
+        p->packed_mg != g->Mg || p->packed_kc != g->Kc || p->packed_group != g->group ||
+        p->packed_wino != is_wino(g))
+        return NULL;
+    return p;
+}
+
+/* Scratch layout: the weights of every group packed for the GEMM (unless
+ * packed at load), then the GEMM's workspace. Both parts are multiples of 64. */
 typedef struct conv_scratch_layout {
-    size_t packed_per_group, packed, col;
+    int wino;
+    size_t packed_per_group, packed, wtmp, ws, tmp;
 } conv_scratch_layout;
 
-static conv_scratch_layout scratch_layout(const conv_geom *g)
+static conv_scratch_layout scratch_layout(const conv_geom *g, const conv_params *p,
+                                          const float *W, int residual_exact_flag, int threads)
 {
-    conv_scratch_layout l = {0, 0, 0};
+    conv_scratch_layout l = {0, 0, 0, 0, 0, 0};
+    if (p->residual && !residual_exact_flag) /* result first, then the broadcast add */
+        l.tmp = ((size_t)(g->N * g->M * g->out_sp) * sizeof(float) + 63) / 64 * 64;
     if (is_depthwise(g))
         return l;
     const odet_kernels *kern = odet_kernels_get();
-    l.packed_per_group = kern->f32_gemm_packed_size(g->Mg, g->Kc);
-    l.packed = l.packed_per_group * (size_t)g->group;
-    if (!is_pointwise(g))
-        l.col = ((size_t)g->Kc * (size_t)col_block(g) * sizeof(float) + 63) / 64 * 64;
+    l.wino = is_wino(g);
+    if (l.wino) {
+        l.packed_per_group = kern->f32_wino43_packed_size(g->Mg, g->Cg);
+        l.ws = (kern->f32_wino43_ws(g->Mg, g->Cg, g->out[1], g->out[2], threads) + 63) / 64 * 64;
+    } else {
+        l.packed_per_group = kern->f32_gemm_packed_size(g->Mg, g->Kc);
+        l.ws = (kern->f32_gemm_packed_ex_ws(g->Mg, g->out_sp, g->Kc, threads) + 63) / 64 * 64;
+    }
+    if (!prepacked(p, g, W)) {
+        l.packed = l.packed_per_group * (size_t)g->group;
+        if (l.wino)
+            l.wtmp = ((size_t)(g->Mg * g->Cg) * sizeof(float) + 63) / 64 * 64;
+    }
     return l;
 }
 
@@ -291,8 +398,11 @@ static size_t conv_scratch(const odet_op_ctx *ctx)
     c.errlen = sizeof err;
     if (conv_geometry(&c, &g) != ODET_OK)
         return 0;
-    conv_scratch_layout l = scratch_layout(&g);
-    return l.packed + l.col;
+    const conv_params *p = ctx->params;
+    conv_scratch_layout l = scratch_layout(&g, p, ctx->in[1]->data,
+                                           p->residual ? residual_exact(ctx, &g) : 1,
+                                           ctx->threads < 1 ? 1 : ctx->threads);
+    return l.packed + l.wtmp + l.ws + l.tmp;
 }
 
 /* First index i >= 0 with i * s + off >= 0, and one past the last with i * s + off < n,
@@ -312,77 +422,45 @@ static void valid_range(int64_t off, int64_t s, int64_t n, int64_t count, int64_
     *hi = b;
 }
 
-/* im2col of output positions [p0, p0 + nb) of one group: col[r][j] for r over
- * (c, kd, kh, kw) and j over positions; zero where the window reads padding. */
-static void im2col(const conv_geom *g, const float *x, int64_t p0, int64_t nb, float *col,
-                   int threads)
-{
-    const int64_t OH = g->out[1], OW = g->out[2];
-    const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
-    const int64_t KH = g->k[1], KW = g->k[2];
-#pragma omp parallel for num_threads(threads) if (g->Kc * nb > 32768) schedule(static)
-    for (int64_t r = 0; r < g->Kc; r++) {
-        int64_t c = r / g->k_sp, kk = r % g->k_sp;
-        int64_t kd = kk / (KH * KW), kh = kk / KW % KH, kw = kk % KW;
-        const float *xc = x + c * g->in_sp;
-        float *dst = col + r * nb;
-        int64_t ow = p0 % OW, oh = p0 / OW % OH, od = p0 / (OW * OH);
-        int64_t off = kw * g->dil[2] - g->pad[2];
-        for (int64_t j = 0; j < nb;) {
-            int64_t run = OW - ow < nb - j ? OW - ow : nb - j;
-            int64_t id = od * g->stride[0] - g->pad[0] + kd * g->dil[0];
-            int64_t ih = oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
-            float *o = dst + j; /* o[t - ow] for output columns t in [ow, ow + run) */
-            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
-                memset(o, 0, (size_t)run * sizeof(float));
-            } else {
-                const float *xr = xc + (id * IH + ih) * IW;
-                const int64_t s = g->stride[2];
-                int64_t lo, hi;
-                valid_range(off, s, IW, ow + run, &lo, &hi);
-                if (lo < ow)
-                    lo = ow;
-                if (hi < lo)
-                    hi = lo;
-                for (int64_t t = ow; t < lo; t++)
-                    o[t - ow] = 0.0f;
-                if (s == 1) {
-                    memcpy(o + (lo - ow), xr + lo + off, (size_t)(hi - lo) * sizeof(float));
-                } else {
-                    for (int64_t t = lo; t < hi; t++)
-                        o[t - ow] = xr[t * s + off];
-                }
-                for (int64_t t = hi; t < ow + run; t++)
-                    o[t - ow] = 0.0f;
-            }
-            j += run;
-            ow = 0;
-            if (++oh == OH) {
-                oh = 0;
-                od++;
-            }
-        }
-    }
-}
-
 /* Direct convolution for one input channel per group (depthwise and friends). */
-static void conv_depthwise(const conv_geom *g, const float *X, const float *W, const float *B,
-                           float *Y, int threads)
+typedef struct dw_job {
+    const conv_geom *g;
+    odet_act act;
+    float act_a, act_b;
+    const float *X, *W, *B, *R;
+    float *Y;
+    int64_t per; /* planes per task */
+} dw_job;
+
+static void dw_planes(void *ctx, int64_t task, int worker)
 {
+    (void)worker;
+    const dw_job *j = ctx;
+    const conv_geom *g = j->g;
+    const float *X = j->X, *W = j->W, *B = j->B, *R = j->R;
+    float *Y = j->Y;
+    const odet_act act = j->act;
+    const float act_a = j->act_a, act_b = j->act_b;
     const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2];
     const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
     const int64_t KD = g->k[0], KH = g->k[1], KW = g->k[2];
     const int64_t planes = g->N * g->M;
-#pragma omp parallel for num_threads(threads) if (planes * g->out_sp * g->k_sp > 32768) \
-    schedule(static)
-    for (int64_t pl = 0; pl < planes; pl++) {
+    const odet_kernels *kern = odet_kernels_get();
+    const int64_t p0 = task * j->per, p1 = p0 + j->per < planes ? p0 + j->per : planes;
+    for (int64_t pl = p0; pl < p1; pl++) {
         int64_t n = pl / g->M, m = pl % g->M;
         const float *x = X + (n * g->C + m / g->Mg) * g->in_sp;
         const float *w = W + m * g->k_sp;
         float *y = Y + pl * g->out_sp;
         float b = B ? B[m] : 0.0f;
-        for (int64_t i = 0; i < g->out_sp; i++)
-            y[i] = b;
+        if (R) {
+            const float *r = R + pl * g->out_sp;
+            for (int64_t i = 0; i < g->out_sp; i++)
+                y[i] = b + r[i];
+        } else {
+            for (int64_t i = 0; i < g->out_sp; i++)
+                y[i] = b;
+        }
         for (int64_t od = 0; od < OD; od++) {
             for (int64_t kd = 0; kd < KD; kd++) {
                 int64_t id = od * g->stride[0] - g->pad[0] + kd * g->dil[0];
@@ -412,64 +490,208 @@ static void conv_depthwise(const conv_geom *g, const float *X, const float *W, c
                 }
             }
         }
+        if (act != ODET_ACT_NONE)
+            kern->f32_bias_act(y, g->out_sp, 0.0f, act, act_a, act_b);
+    }
+}
+
+static void conv_depthwise(const conv_geom *g, odet_act act, float act_a, float act_b,
+                           const float *X, const float *W, const float *B, const float *R,
+                           float *Y, int threads)
+{
+    const int64_t planes = g->N * g->M;
+    if (planes * g->out_sp * g->k_sp <= 32768)
+        threads = 1;
+    const int64_t tasks = planes < 4 * (int64_t)threads ? planes : 4 * (int64_t)threads;
+    dw_job j = {g, act, act_a, act_b, X, W, B, R, Y, (planes + tasks - 1) / tasks};
+    odet_parallel_for(threads, (planes + j.per - 1) / j.per, dw_planes, &j);
+}
+
+/* Y = act(A + R) with numpy broadcasting of A (dims ad) and R to Y's shape. */
+static void broadcast_add_act(const float *A, int rank, const int64_t *ad, const odet_tensor *R,
+                              const odet_tensor *Yt, odet_act act, float act_a, float act_b)
+{
+    int64_t as[ODET_MAX_RANK], rs[ODET_MAX_RANK], idx[ODET_MAX_RANK] = {0};
+    int64_t astr[ODET_MAX_RANK], rstr[ODET_MAX_RANK];
+    const int yr = Yt->rank;
+    odet_strides(rank, ad, as);
+    odet_strides(R->rank, R->dims, rs);
+    /* Strides aligned to Y's dims, 0 where a dim is broadcast. */
+    for (int d = 0; d < yr; d++) {
+        int da = d - (yr - rank), dr = d - (yr - R->rank);
+        astr[d] = da >= 0 && ad[da] != 1 ? as[da] : 0;
+        rstr[d] = dr >= 0 && R->dims[dr] != 1 ? rs[dr] : 0;
+    }
+    const float *r = R->data;
+    float *y = Yt->data;
+    const int64_t n = odet_tensor_numel(Yt);
+    int64_t ao = 0, ro = 0;
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = odet_f32_act(A[ao] + r[ro], act, act_a, act_b);
+        for (int d = yr - 1; d >= 0; d--) {
+            ao += astr[d];
+            ro += rstr[d];
+            if (++idx[d] < Yt->dims[d])
+                break;
+            ao -= astr[d] * Yt->dims[d];
+            ro -= rstr[d] * Yt->dims[d];
+            idx[d] = 0;
+        }
     }
 }
 
 static odet_status conv_run(odet_op_ctx *ctx)
 {
+    const conv_params *p = ctx->params;
     conv_geom g;
     odet_status st = conv_geometry(ctx, &g);
     if (st != ODET_OK)
         return st;
     const float *X = ctx->in[0]->data, *W = ctx->in[1]->data;
     const float *B = ctx->n_in > 2 && ctx->in[2] ? ctx->in[2]->data : NULL;
-    float *Y = ctx->out[0]->data;
+    const int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if (g.N == 0 || g.M == 0 || g.out_sp == 0)
-        return ODET_OK;
-    if (is_depthwise(&g)) {
-        conv_depthwise(&g, X, W, B, Y, ctx->threads);
-        return ODET_OK;
-    }
-    const odet_kernels *kern = odet_kernels_get();
-    const int pointwise = is_pointwise(&g);
-    const int64_t nb_max = pointwise ? g.out_sp : col_block(&g);
-    const conv_scratch_layout l = scratch_layout(&g);
-    if (!ctx->scratch || ctx->scratch_bytes < l.packed + l.col)
+        return ODET_OK; /* a broadcast residual cannot make an empty result non-empty */
+    /* With a residual that broadcasts, the convolution goes to scratch first. */
+    const int exact = !p->residual || residual_exact(ctx, &g);
+    const conv_scratch_layout l = scratch_layout(&g, p, W, exact, threads);
+    const size_t need = l.packed + l.wtmp + l.ws + l.tmp;
+    if (need && (!ctx->scratch || ctx->scratch_bytes < need))
         return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
-    char *packed = ctx->scratch;
-    float *col = (float *)(void *)(packed + l.packed);
-    /* Weights are packed once per run and reused for every batch and column block. */
-    for (int64_t grp = 0; grp < g.group; grp++)
-        kern->f32_gemm_pack_a(0, g.Mg, g.Kc, 1.0f, W + grp * g.Mg * g.Kc, g.Kc,
-                              packed + (size_t)grp * l.packed_per_group, ctx->threads);
-    for (int64_t n = 0; n < g.N; n++) {
-        for (int64_t grp = 0; grp < g.group; grp++) {
-            const float *x = X + (n * g.C + grp * g.Cg) * g.in_sp;
-            const void *w = packed + (size_t)grp * l.packed_per_group;
-            float *y = Y + (n * g.M + grp * g.Mg) * g.out_sp;
-            float beta = 0.0f;
-            if (B) {
-                for (int64_t m = 0; m < g.Mg; m++) {
-                    float b = B[grp * g.Mg + m];
-                    float *yr = y + m * g.out_sp;
-                    for (int64_t i = 0; i < g.out_sp; i++)
-                        yr[i] = b;
+    char *sc = ctx->scratch;
+    float *Y = exact ? ctx->out[0]->data : (float *)(void *)(sc + l.packed + l.wtmp + l.ws);
+    const float *R = p->residual && exact ? ctx->in[3]->data : NULL;
+    const odet_act act = exact ? p->act : ODET_ACT_NONE;
+    if (is_depthwise(&g)) {
+        conv_depthwise(&g, act, p->act_a, p->act_b, X, W, B, R, Y, threads);
+    } else {
+        const odet_kernels *kern = odet_kernels_get();
+        const int pointwise = is_pointwise(&g);
+        const char *packed;
+        if (prepacked(p, &g, W)) {
+            packed = p->packed;
+        } else {
+            /* W is computed at run time: pack it once for every batch item. */
+            for (int64_t grp = 0; grp < g.group; grp++) {
+                char *dst = sc + (size_t)grp * l.packed_per_group;
+                if (l.wino)
+                    kern->f32_wino43_pack(g.Mg, g.Cg, W + grp * g.Mg * g.Kc, dst,
+                                          (float *)(void *)(sc + l.packed));
+                else
+                    kern->f32_gemm_pack_a(0, g.Mg, g.Kc, 1.0f, W + grp * g.Mg * g.Kc, g.Kc, dst,
+                                          threads);
+            }
+            packed = sc;
+        }
+        void *ws = sc + l.packed + l.wtmp;
+        for (int64_t n = 0; n < g.N; n++) {
+            for (int64_t grp = 0; grp < g.group; grp++) {
+                const float *x = X + (n * g.C + grp * g.Cg) * g.in_sp;
+                const void *w = packed + (size_t)grp * l.packed_per_group;
+                const int64_t yoff = (n * g.M + grp * g.Mg) * g.out_sp;
+                const odet_f32_epilogue ep = {
+                    .bias = B ? B + grp * g.Mg : NULL,
+                    .residual = R ? R + yoff : NULL,
+                    .ldr = g.out_sp,
+                    .act = act,
+                    .a = p->act_a,
+                    .b = p->act_b,
+                };
+                if (l.wino) {
+                    kern->f32_wino43_conv(g.Mg, g.Cg, x, g.in[1], g.in[2], g.pad[1], g.pad[2],
+                                          g.out[1], g.out[2], w, Y + yoff, &ep, ws, threads);
+                    continue;
                 }
-                beta = 1.0f;
-            }
-            if (pointwise) {
-                kern->f32_gemm_packed(0, g.Mg, g.out_sp, g.Cg, w, x, g.in_sp, beta, y, g.out_sp,
-                                      ctx->threads);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < g.out_sp; p0 += nb_max) {
-                int64_t nb = g.out_sp - p0 < nb_max ? g.out_sp - p0 : nb_max;
-                im2col(&g, x, p0, nb, col, ctx->threads);
-                kern->f32_gemm_packed(0, g.Mg, nb, g.Kc, w, col, nb, beta, y + p0, g.out_sp,
-                                      ctx->threads);
+                odet_im2col ic;
+                memset(&ic, 0, sizeof ic);
+                odet_f32_bsrc src = {0};
+                if (pointwise) {
+                    src.B = x;
+                    src.ldb = g.in_sp;
+                } else {
+                    ic.x = x;
+                    ic.in_sp = g.in_sp;
+                    for (int d = 0; d < 3; d++) {
+                        ic.in[d] = g.in[d];
+                        ic.k[d] = g.k[d];
+                        ic.out[d] = g.out[d];
+                        ic.stride[d] = g.stride[d];
+                        ic.dil[d] = g.dil[d];
+                        ic.pad[d] = g.pad[d];
+                    }
+                    src.conv = &ic;
+                }
+                kern->f32_gemm_packed_ex(g.Mg, g.out_sp, g.Kc, w, &src, Y + yoff, g.out_sp, &ep,
+                                         ws, threads);
             }
         }
     }
+    if (!exact) {
+        int64_t dims[ODET_MAX_RANK];
+        conv_dims(&g, dims);
+        broadcast_add_act(Y, g.nsp + 2, dims, ctx->in[3], ctx->out[0], p->act, p->act_a,
+                          p->act_b);
+    }
+    return ODET_OK;
+}
+
+/* Pack constant weights once, in the layout of the kernel table run() uses.
+ * The parameters move into one block with the packed weights after them. */
+static odet_status conv_pack(odet_node *node, const odet_tensor *const *constants, char *err,
+                             size_t errlen)
+{
+    const conv_params *p = node->params;
+    const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
+    if (!p || !W || W->dtype != ODET_FLOAT || W->rank < 3 || W->rank > 2 + CONV_MAX_SP ||
+        !W->data)
+        return ODET_OK;
+    const int64_t M = W->dims[0], Cg = W->dims[1];
+    const int64_t Kc = Cg * odet_dims_prod(W->dims, 2, W->rank);
+    if (M <= 0 || Kc <= 0 || Cg == 1 || M % p->group)
+        return ODET_OK; /* depthwise or empty: nothing to pack; bad shapes fail in infer */
+    const odet_kernels *kern = odet_kernels_get();
+    const int64_t Mg = M / p->group;
+    /* Winograd when run() will take that path (its choice does not depend on
+     * the input size, only on W and the attributes). */
+    int64_t st[3] = {1, 1, 1}, dl[3] = {1, 1, 1};
+    for (int i = 0; i < W->rank - 2; i++) {
+        st[3 - (W->rank - 2) + i] = p->n_strides ? p->strides[i] : 1;
+        dl[3 - (W->rank - 2) + i] = p->n_dil ? p->dil[i] : 1;
+    }
+    const int wino =
+        W->rank == 4 && wino_shape(1, W->dims[2], W->dims[3], st, dl, Cg, Mg);
+    const size_t per =
+        wino ? kern->f32_wino43_packed_size(Mg, Cg) : kern->f32_gemm_packed_size(Mg, Kc);
+    const size_t head = (sizeof *p + 63) / 64 * 64;
+    conv_params *np = aligned_alloc(64, head + per * (size_t)p->group);
+    float *tmp = wino ? malloc((size_t)(Mg * Cg) * sizeof(float)) : NULL;
+    if (!np || (wino && !tmp)) {
+        free(np);
+        free(tmp);
+        return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
+                              "out of memory packing the weights (%zu bytes)",
+                              per * (size_t)p->group);
+    }
+    *np = *p;
+    np->kern = kern;
+    np->packed_src = W->data;
+    np->packed = (char *)np + head;
+    np->packed_per_group = per;
+    np->packed_mg = Mg;
+    np->packed_kc = Kc;
+    np->packed_group = p->group;
+    np->packed_wino = wino;
+    const float *w = W->data;
+    for (int64_t grp = 0; grp < p->group; grp++) {
+        char *dst = np->packed + (size_t)grp * per;
+        if (wino)
+            kern->f32_wino43_pack(Mg, Cg, w + grp * Mg * Kc, dst, tmp);
+        else
+            kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc, dst, 1);
+    }
+    free(tmp);
+    free(node->params);
+    node->params = np;
     return ODET_OK;
 }
 
@@ -482,6 +704,7 @@ const odet_op_def odet_ops_conv[] = {
         .infer = conv_infer,
         .scratch = conv_scratch,
         .run = conv_run,
+        .pack = conv_pack,
     },
     {0},
 };

@@ -1,19 +1,34 @@
 /* ConvTranspose (opsets 1 and 11): the adjoint of Conv over [N, C, D1..Dn], n = 1..3.
  *
- * Per batch and group: col[Mg * k, P] = W_g^T * X_g (one GEMM over a block of
- * input positions), then col2im scatters col into Y, which starts at the bias.
- * A 1x1 kernel with stride 1 and no padding is a plain GEMM into Y.
- * Geometry is normalised to three spatial dims (leading dims of size 1).
+ * Sub-pixel path (no dilation, at most 64 stride phases): the outputs whose
+ * coordinates are congruent to (a0, a1, a2) modulo the strides form a phase,
+ * and a phase is a plain stride-1 convolution of X with the taps
+ * k = (a + pad) mod s, k + s, k + 2 s, ... (reversed, with a pad that may be
+ * negative). Each phase is one implicit-GEMM convolution (kernels/im2col.h)
+ * with the bias and the fused activation in its epilogue, written to scratch
+ * and then interleaved into Y (written straight to Y when the stride is 1).
+ * The phase weights are packed once at load when W is a model constant and
+ * the pads do not depend on the input size.
+ *
+ * Otherwise (dilation): col[Mg * k, P] = W_g^T * X_g per block of input
+ * positions, col2im scatters col into Y (which starts at the bias), then the
+ * activation. Geometry is normalised to three spatial dims (leading dims of
+ * size 1). The activation comes from internal attributes set by a load-time
+ * pass (see passes/fuse_conv_act.c): odet.activation, odet.activation_alpha,
+ * odet.activation_beta.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/im2col.h"
 #include "kernels/kernels.h"
 #include "ops/op.h"
 
 #define CT_MAX_SP 3
 #define COL_BLOCK_BYTES ((size_t)2 << 20)
 #define COL_MIN_COLS 256
+/* Most stride phases of the sub-pixel path. */
+#define CT_MAX_PHASES 64
 
 typedef enum ct_autopad {
     AUTOPAD_NOTSET,
@@ -33,6 +48,15 @@ typedef struct ct_params {
     int64_t pads[2 * CT_MAX_SP];
     int64_t outpad[CT_MAX_SP];
     int64_t outshape[CT_MAX_SP + 2];
+    /* Fused activation. */
+    odet_act act;
+    float act_a, act_b;
+    /* Phase weights packed at load (pack hook), or NULL: made by `kern` from the
+     * tensor whose data is `packed_src`, for begin pads packed_pad. */
+    const odet_kernels *kern;
+    const void *packed_src;
+    char *packed;
+    int64_t packed_pad[3];
 } ct_params;
 
 /* Resolved shapes, spatial dims normalised to 3 (index 0 = depth). */
@@ -105,6 +129,13 @@ static odet_status ct_prepare(odet_node *node, char *err, size_t errlen)
     if (p.n_pads % 2)
         return odet_node_fail(node, err, errlen, ODET_ERR_INVALID_ARG,
                               "pads has %d values; expected 2 per spatial dim", p.n_pads);
+    const char *act = odet_attr_string(node, "odet.activation", NULL);
+    p.act = ODET_ACT_NONE;
+    if (act && (odet_act_from_name(act, &p.act) != 0 || p.act == ODET_ACT_NONE))
+        return odet_node_fail(node, err, errlen, ODET_ERR_UNSUPPORTED,
+                              "fused activation '%s' is not supported", act);
+    p.act_a = odet_attr_float(node, "odet.activation_alpha", 0.0f);
+    p.act_b = odet_attr_float(node, "odet.activation_beta", 0.0f);
     ct_params *copy = malloc(sizeof *copy);
     if (!copy)
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM, "out of memory");
@@ -246,22 +277,179 @@ static odet_status ct_infer(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Scratch layout: W_g^T of every group packed for the GEMM, then one column
- * block. Both parts are multiples of 64 bytes. */
+/* ---- sub-pixel phases ---- */
+
+typedef struct ct_phase {
+    int64_t a[3];   /* output coordinate offset (mod stride) */
+    int64_t k0[3];  /* first tap */
+    int64_t T[3];   /* taps */
+    int64_t Q[3];   /* outputs */
+    int64_t pad[3]; /* begin pad of the phase convolution (may be negative) */
+    int64_t Kc;     /* Cg * T0 * T1 * T2 */
+    int64_t Qsp;    /* Q0 * Q1 * Q2 */
+    size_t off;     /* byte offset of its packed weights within a group's block */
+    int64_t yoff;   /* float offset of its outputs within a group's scratch block */
+} ct_phase;
+
+typedef struct ct_phases {
+    int n;
+    ct_phase ph[CT_MAX_PHASES];
+    size_t per_group; /* packed bytes of one group, all phases */
+    int64_t kc_max;
+} ct_phases;
+
+static int phase_ok(const ct_geom *g)
+{
+    int64_t n = 1;
+    for (int d = 0; d < 3; d++) {
+        if (g->dil[d] != 1)
+            return 0;
+        n *= g->stride[d];
+    }
+    return n <= CT_MAX_PHASES;
+}
+
+/* The phases for begin pads `pad` (the geometry's, or the ones packed at load). */
+static void make_phases(const ct_geom *g, const int64_t *pad, const odet_kernels *kern,
+                        ct_phases *P)
+{
+    P->n = 0;
+    P->per_group = 0;
+    P->kc_max = 0;
+    int64_t yoff = 0;
+    for (int64_t a0 = 0; a0 < g->stride[0]; a0++)
+        for (int64_t a1 = 0; a1 < g->stride[1]; a1++)
+            for (int64_t a2 = 0; a2 < g->stride[2]; a2++) {
+                ct_phase *ph = &P->ph[P->n++];
+                const int64_t a[3] = {a0, a1, a2};
+                ph->Kc = g->Cg;
+                ph->Qsp = 1;
+                for (int d = 0; d < 3; d++) {
+                    const int64_t s = g->stride[d], K = g->k[d], out = g->out[d];
+                    ph->a[d] = a[d];
+                    ph->Q[d] = a[d] < out ? (out - a[d] + s - 1) / s : 0;
+                    ph->k0[d] = (a[d] + pad[d]) % s;
+                    ph->T[d] = ph->k0[d] < K ? (K - ph->k0[d] + s - 1) / s : 0;
+                    ph->pad[d] = ph->T[d] - 1 - (a[d] + pad[d] - ph->k0[d]) / s;
+                    ph->Kc *= ph->T[d];
+                    ph->Qsp *= ph->Q[d];
+                }
+                ph->off = P->per_group;
+                ph->yoff = yoff;
+                yoff += g->Mg * ph->Qsp;
+                P->per_group += kern->f32_gemm_packed_size(g->Mg, ph->Kc);
+                if (ph->Kc > P->kc_max)
+                    P->kc_max = ph->Kc;
+            }
+}
+
+/* Row-major [Mg, Kc] weights of phase ph for group grp, from W [C, Mg, k0, k1, k2]. */
+static void phase_weights(const ct_geom *g, const ct_phase *ph, const float *W, int64_t grp,
+                          float *out)
+{
+    const int64_t T0 = ph->T[0], T1 = ph->T[1], T2 = ph->T[2];
+    for (int64_t m = 0; m < g->Mg; m++)
+        for (int64_t c = 0; c < g->Cg; c++) {
+            const float *w = W + ((grp * g->Cg + c) * g->Mg + m) * g->k_sp;
+            float *o = out + m * ph->Kc + c * T0 * T1 * T2;
+            for (int64_t t0 = 0; t0 < T0; t0++)
+                for (int64_t t1 = 0; t1 < T1; t1++)
+                    for (int64_t t2 = 0; t2 < T2; t2++) {
+                        const int64_t k0 = ph->k0[0] + (T0 - 1 - t0) * g->stride[0];
+                        const int64_t k1 = ph->k0[1] + (T1 - 1 - t1) * g->stride[1];
+                        const int64_t k2 = ph->k0[2] + (T2 - 1 - t2) * g->stride[2];
+                        *o++ = w[(k0 * g->k[1] + k1) * g->k[2] + k2];
+                    }
+        }
+}
+
+/* Pack the phase weights of every group into dst (P->per_group bytes per group). */
+static void pack_phases(const ct_geom *g, const ct_phases *P, const odet_kernels *kern,
+                        const float *W, float *tmp, char *dst)
+{
+    for (int64_t grp = 0; grp < g->group; grp++)
+        for (int i = 0; i < P->n; i++) {
+            const ct_phase *ph = &P->ph[i];
+            if (ph->Kc == 0)
+                continue;
+            phase_weights(g, ph, W, grp, tmp);
+            kern->f32_gemm_pack_a(0, g->Mg, ph->Kc, 1.0f, tmp, ph->Kc,
+                                  dst + (size_t)grp * P->per_group + ph->off, 1);
+        }
+}
+
+/* Pads the load-time packing assumed match the geometry's. */
+static int prepacked(const ct_params *p, const ct_geom *g, const float *W)
+{
+    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get())
+        return 0;
+    for (int d = 0; d < 3; d++)
+        if (p->packed_pad[d] != g->pad[d])
+            return 0;
+    return 1;
+}
+
+/* Scratch layout, all parts multiples of 64 bytes.
+ * Phases: packed phase weights (unless packed at load) and one phase's
+ * row-major weights, the GEMM workspace, the phase outputs of one group.
+ * Columns: W_g^T of every group packed, then one column block. */
 typedef struct ct_scratch_layout {
-    size_t packed_per_group, packed, col;
+    int phases;
+    int64_t chunk; /* output columns per GEMM task of the phases */
+    size_t packed, wtmp, ws, ws_per, ytmp;
+    size_t packed_per_group, col;
 } ct_scratch_layout;
 
-static ct_scratch_layout scratch_layout(const ct_geom *g)
+/* Columns per GEMM task: all phases are one parallel job of tasks that each
+ * multiply one phase's weights by a chunk of its columns (a few per thread). */
+static int64_t phase_chunk(const ct_geom *g, const ct_phases *P, int threads)
+{
+    int64_t qmax = 1;
+    for (int i = 0; i < P->n; i++)
+        if (P->ph[i].Qsp > qmax)
+            qmax = P->ph[i].Qsp;
+    if (threads <= 1)
+        return qmax;
+    const int64_t want = 4 * (int64_t)threads;
+    int64_t chunk = (g->out_sp + want - 1) / want;
+    chunk = (chunk + 63) / 64 * 64;
+    return chunk < qmax ? chunk : qmax;
+}
+
+static size_t round64(size_t b)
+{
+    return (b + 63) / 64 * 64;
+}
+
+static ct_scratch_layout scratch_layout(const ct_geom *g, const ct_params *p, const float *W,
+                                        int threads, ct_phases *P)
 {
     ct_scratch_layout l;
+    memset(&l, 0, sizeof l);
     const odet_kernels *kern = odet_kernels_get();
+    if (phase_ok(g)) {
+        l.phases = 1;
+        make_phases(g, g->pad, kern, P);
+        if (!prepacked(p, g, W)) {
+            l.packed = round64(P->per_group * (size_t)g->group);
+            l.wtmp = round64((size_t)(g->Mg * P->kc_max) * sizeof(float));
+        }
+        l.chunk = phase_chunk(g, P, threads);
+        l.ws_per = round64(kern->f32_gemm_packed_ex_ws(g->Mg, l.chunk, P->kc_max, 1));
+        l.ws = l.ws_per * (size_t)threads;
+        if (P->n > 1)
+            l.ytmp = round64((size_t)(g->Mg * g->out_sp) * sizeof(float));
+        return l;
+    }
     l.packed_per_group = kern->f32_gemm_packed_size(g->R, g->Cg);
     l.packed = l.packed_per_group * (size_t)g->group;
-    l.col = is_pointwise(g)
-                ? 0
-                : ((size_t)g->R * (size_t)col_block(g) * sizeof(float) + 63) / 64 * 64;
+    l.col = is_pointwise(g) ? 0 : round64((size_t)g->R * (size_t)col_block(g) * sizeof(float));
     return l;
+}
+
+static size_t layout_bytes(const ct_scratch_layout *l)
+{
+    return l->packed + l->wtmp + l->ws + l->ytmp + l->col;
 }
 
 static size_t ct_scratch(const odet_op_ctx *ctx)
@@ -273,8 +461,10 @@ static size_t ct_scratch(const odet_op_ctx *ctx)
     c.errlen = sizeof err;
     if (ct_geometry(&c, &g) != ODET_OK)
         return 0;
-    ct_scratch_layout l = scratch_layout(&g);
-    return l.packed + l.col;
+    ct_phases P;
+    ct_scratch_layout l = scratch_layout(&g, ctx->params, ctx->in[1]->data,
+                                         ctx->threads < 1 ? 1 : ctx->threads, &P);
+    return layout_bytes(&l);
 }
 
 /* Index range [lo, hi) of i in [0, count) with 0 <= i * s + off < n. */
@@ -294,14 +484,26 @@ static void valid_range(int64_t off, int64_t s, int64_t n, int64_t count, int64_
 }
 
 /* Scatter-add col[(m, kd, kh, kw)][j], j over input positions [p0, p0 + nb), into y. */
-static void col2im(const ct_geom *g, const float *col, int64_t p0, int64_t nb, float *y,
-                   int threads)
+typedef struct c2i_job {
+    const ct_geom *g;
+    const float *col;
+    int64_t p0, nb, per;
+    float *y;
+} c2i_job;
+
+static void col2im_task(void *ctx, int64_t task, int worker)
 {
+    (void)worker;
+    const c2i_job *jb = ctx;
+    const ct_geom *g = jb->g;
+    const float *col = jb->col;
+    const int64_t p0 = jb->p0, nb = jb->nb;
+    float *y = jb->y;
     const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2];
     const int64_t IH = g->in[1], IW = g->in[2];
     const int64_t KH = g->k[1], KW = g->k[2];
-#pragma omp parallel for num_threads(threads) if (g->R * nb > 32768) schedule(static)
-    for (int64_t m = 0; m < g->Mg; m++) {
+    const int64_t m0 = task * jb->per, m1 = m0 + jb->per < g->Mg ? m0 + jb->per : g->Mg;
+    for (int64_t m = m0; m < m1; m++) {
         float *ym = y + m * g->out_sp;
         for (int64_t kk = 0; kk < g->k_sp; kk++) {
             int64_t kd = kk / (KH * KW), kh = kk / KW % KH, kw = kk % KW;
@@ -333,8 +535,168 @@ static void col2im(const ct_geom *g, const float *col, int64_t p0, int64_t nb, f
     }
 }
 
+/* Tasks of `per` channels, a few per thread (one thread for small work). */
+static int64_t channel_tasks(int64_t channels, int64_t work, int *threads, int64_t *per)
+{
+    if (work <= 32768)
+        *threads = 1;
+    int64_t tasks = 4 * (int64_t)*threads;
+    if (tasks > channels)
+        tasks = channels;
+    *per = (channels + tasks - 1) / tasks;
+    return (channels + *per - 1) / *per;
+}
+
+static void col2im(const ct_geom *g, const float *col, int64_t p0, int64_t nb, float *y,
+                   int threads)
+{
+    c2i_job j = {g, col, p0, nb, 0, y};
+    int64_t n = channel_tasks(g->Mg, g->R * nb, &threads, &j.per);
+    odet_parallel_for(threads, n, col2im_task, &j);
+}
+
+/* Interleave the phase outputs of one group (ytmp, phase after phase) into y. */
+typedef struct scatter_job {
+    const ct_geom *g;
+    const ct_phases *P;
+    const float *ytmp;
+    float *y;
+    int64_t per;
+} scatter_job;
+
+static void scatter_task(void *ctx, int64_t task, int worker)
+{
+    (void)worker;
+    const scatter_job *j = ctx;
+    const ct_geom *g = j->g;
+    const ct_phases *P = j->P;
+    const int64_t OH = g->out[1], OW = g->out[2], s2 = g->stride[2];
+    const int64_t m0 = task * j->per, m1 = m0 + j->per < g->Mg ? m0 + j->per : g->Mg;
+    for (int64_t m = m0; m < m1; m++) {
+        float *ym = j->y + m * g->out_sp;
+        for (int i = 0; i < P->n; i++) {
+            const ct_phase *ph = &P->ph[i];
+            const float *src = j->ytmp + ph->yoff + m * ph->Qsp;
+            for (int64_t q0 = 0; q0 < ph->Q[0]; q0++)
+                for (int64_t q1 = 0; q1 < ph->Q[1]; q1++) {
+                    const int64_t o0 = q0 * g->stride[0] + ph->a[0];
+                    const int64_t o1 = q1 * g->stride[1] + ph->a[1];
+                    float *yr = ym + (o0 * OH + o1) * OW + ph->a[2];
+                    for (int64_t q2 = 0; q2 < ph->Q[2]; q2++)
+                        yr[q2 * s2] = src[q2];
+                    src += ph->Q[2];
+                }
+        }
+    }
+}
+
+static void scatter_phases(const ct_geom *g, const ct_phases *P, const float *ytmp, float *y,
+                           int threads)
+{
+    scatter_job j = {g, P, ytmp, y, 0};
+    int64_t n = channel_tasks(g->Mg, g->Mg * g->out_sp / 2, &threads, &j.per);
+    odet_parallel_for(threads, n, scatter_task, &j);
+}
+
+/* The phase GEMMs of one batch item and group, as one parallel job. */
+typedef struct phase_job {
+    const ct_geom *g;
+    const ct_phases *P;
+    const odet_kernels *kern;
+    const char *packed; /* this group's phase weights */
+    const float *x;     /* this group's input */
+    float *out;         /* ytmp (several phases) or y */
+    const odet_f32_epilogue *ep;
+    int64_t chunk;
+    int64_t first[CT_MAX_PHASES + 1]; /* first task of each phase */
+    char *ws;
+    size_t ws_per;
+} phase_job;
+
+static void phase_task(void *ctx, int64_t task, int worker)
+{
+    const phase_job *j = ctx;
+    const ct_geom *g = j->g;
+    int i = 0;
+    while (j->first[i + 1] <= task)
+        i++;
+    const ct_phase *ph = &j->P->ph[i];
+    const int64_t c0 = (task - j->first[i]) * j->chunk;
+    const int64_t nc = ph->Qsp - c0 < j->chunk ? ph->Qsp - c0 : j->chunk;
+    odet_im2col ic;
+    memset(&ic, 0, sizeof ic);
+    ic.x = j->x;
+    ic.in_sp = g->in_sp;
+    ic.pos0 = c0;
+    for (int d = 0; d < 3; d++) {
+        ic.in[d] = g->in[d];
+        ic.k[d] = ph->T[d];
+        ic.out[d] = ph->Q[d];
+        ic.stride[d] = 1;
+        ic.dil[d] = 1;
+        ic.pad[d] = ph->pad[d];
+    }
+    odet_f32_bsrc src = {0};
+    if (ph->T[0] == 1 && ph->T[1] == 1 && ph->T[2] == 1 && ph->pad[0] == 0 && ph->pad[1] == 0 &&
+        ph->pad[2] == 0 && ph->Qsp == g->in_sp && ph->Q[1] == g->in[1] && ph->Q[2] == g->in[2]) {
+        src.B = j->x + c0; /* one tap reading X in place */
+        src.ldb = g->in_sp;
+    } else {
+        src.conv = &ic;
+    }
+    float *dst = (j->P->n > 1 ? j->out + ph->yoff : j->out) + c0;
+    j->kern->f32_gemm_packed_ex(g->Mg, nc, ph->Kc, j->packed + ph->off, &src, dst, ph->Qsp, j->ep,
+                                j->ws + (size_t)worker * j->ws_per, 1);
+}
+
+static odet_status run_phases(odet_op_ctx *ctx, const ct_geom *g, const ct_phases *P,
+                              const ct_scratch_layout *l, int threads)
+{
+    const ct_params *p = ctx->params;
+    const float *X = ctx->in[0]->data, *W = ctx->in[1]->data;
+    const float *B = ctx->n_in > 2 && ctx->in[2] ? ctx->in[2]->data : NULL;
+    float *Y = ctx->out[0]->data;
+    const odet_kernels *kern = odet_kernels_get();
+    char *sc = ctx->scratch;
+    const char *packed = p->packed;
+    if (!prepacked(p, g, W)) {
+        pack_phases(g, P, kern, W, (float *)(void *)(sc + l->packed), sc);
+        packed = sc;
+    }
+    float *ytmp = (float *)(void *)(sc + l->packed + l->wtmp + l->ws);
+    phase_job j;
+    j.g = g;
+    j.P = P;
+    j.kern = kern;
+    j.chunk = l->chunk;
+    j.ws = sc + l->packed + l->wtmp;
+    j.ws_per = l->ws_per;
+    j.first[0] = 0;
+    for (int i = 0; i < P->n; i++)
+        j.first[i + 1] = j.first[i] + (P->ph[i].Qsp + l->chunk - 1) / l->chunk;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t grp = 0; grp < g->group; grp++) {
+            float *y = Y + (n * g->M + grp * g->Mg) * g->out_sp;
+            const odet_f32_epilogue ep = {
+                .bias = B ? B + grp * g->Mg : NULL,
+                .act = p->act,
+                .a = p->act_a,
+                .b = p->act_b,
+            };
+            j.packed = packed + (size_t)grp * P->per_group;
+            j.x = X + (n * g->C + grp * g->Cg) * g->in_sp;
+            j.out = P->n > 1 ? ytmp : y;
+            j.ep = &ep;
+            odet_parallel_for(threads, j.first[P->n], phase_task, &j);
+            if (P->n > 1)
+                scatter_phases(g, P, ytmp, y, threads);
+        }
+    return ODET_OK;
+}
+
 static odet_status ct_run(odet_op_ctx *ctx)
 {
+    const ct_params *p = ctx->params;
     ct_geom g;
     odet_status st = ct_geometry(ctx, &g);
     if (st != ODET_OK)
@@ -342,20 +704,24 @@ static odet_status ct_run(odet_op_ctx *ctx)
     const float *X = ctx->in[0]->data, *W = ctx->in[1]->data;
     const float *B = ctx->n_in > 2 && ctx->in[2] ? ctx->in[2]->data : NULL;
     float *Y = ctx->out[0]->data;
+    const int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if (g.N == 0 || g.M == 0 || g.out_sp == 0)
         return ODET_OK;
     const odet_kernels *kern = odet_kernels_get();
+    ct_phases P;
+    const ct_scratch_layout l = scratch_layout(&g, p, W, threads, &P);
+    if (layout_bytes(&l) && (!ctx->scratch || ctx->scratch_bytes < layout_bytes(&l)))
+        return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
+    if (l.phases)
+        return run_phases(ctx, &g, &P, &l, threads);
     const int pointwise = is_pointwise(&g);
     const int64_t nb_max = pointwise ? g.in_sp : col_block(&g);
-    const ct_scratch_layout l = scratch_layout(&g);
-    if (!ctx->scratch || ctx->scratch_bytes < l.packed + l.col)
-        return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
     char *packed = ctx->scratch;
     float *col = (float *)(void *)(packed + l.packed);
     /* W_g is [Cg, Mg * k]; the GEMM needs its transpose, packed once per run. */
     for (int64_t grp = 0; grp < g.group; grp++)
         kern->f32_gemm_pack_a(1, g.R, g.Cg, 1.0f, W + grp * g.Cg * g.R, g.R,
-                              packed + (size_t)grp * l.packed_per_group, ctx->threads);
+                              packed + (size_t)grp * l.packed_per_group, threads);
     for (int64_t n = 0; n < g.N; n++) {
         for (int64_t grp = 0; grp < g.group; grp++) {
             const float *x = X + (n * g.C + grp * g.Cg) * g.in_sp;
@@ -369,17 +735,87 @@ static odet_status ct_run(odet_op_ctx *ctx)
             }
             if (pointwise) {
                 kern->f32_gemm_packed(0, g.Mg, g.in_sp, g.Cg, w, x, g.in_sp, 1.0f, y, g.out_sp,
-                                      ctx->threads);
-                continue;
+                                      threads);
+            } else {
+                for (int64_t p0 = 0; p0 < g.in_sp; p0 += nb_max) {
+                    int64_t nb = g.in_sp - p0 < nb_max ? g.in_sp - p0 : nb_max;
+                    kern->f32_gemm_packed(0, g.R, nb, g.Cg, w, x + p0, g.in_sp, 0.0f, col, nb,
+                                          threads);
+                    col2im(&g, col, p0, nb, y, threads);
+                }
             }
-            for (int64_t p0 = 0; p0 < g.in_sp; p0 += nb_max) {
-                int64_t nb = g.in_sp - p0 < nb_max ? g.in_sp - p0 : nb_max;
-                kern->f32_gemm_packed(0, g.R, nb, g.Cg, w, x + p0, g.in_sp, 0.0f, col, nb,
-                                      ctx->threads);
-                col2im(&g, col, p0, nb, y, ctx->threads);
-            }
+            if (p->act != ODET_ACT_NONE)
+                kern->f32_bias_act(y, g.Mg * g.out_sp, 0.0f, p->act, p->act_a, p->act_b);
         }
     }
+    return ODET_OK;
+}
+
+/* Pack constant phase weights once when the pads are fixed by the attributes. */
+static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants, char *err,
+                           size_t errlen)
+{
+    const ct_params *p = node->params;
+    const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
+    if (!p || !W || W->dtype != ODET_FLOAT || W->rank < 3 || W->rank > 2 + CT_MAX_SP ||
+        !W->data || p->n_outshape || p->auto_pad == AUTOPAD_SAME_UPPER ||
+        p->auto_pad == AUTOPAD_SAME_LOWER)
+        return ODET_OK;
+    const int nsp = W->rank - 2;
+    if ((p->n_kernel && p->n_kernel != nsp) || (p->n_strides && p->n_strides != nsp) ||
+        (p->n_dil && p->n_dil != nsp) || (p->n_pads && p->n_pads != 2 * nsp) ||
+        W->dims[0] % p->group || W->dims[0] == 0 || W->dims[1] == 0)
+        return ODET_OK; /* infer reports it */
+    /* The geometry of W alone (input sizes do not matter for the weights). */
+    ct_geom g;
+    memset(&g, 0, sizeof g);
+    g.group = p->group;
+    g.C = W->dims[0];
+    g.Cg = g.C / g.group;
+    g.Mg = W->dims[1];
+    g.k_sp = 1;
+    for (int d = 0; d < 3; d++) {
+        g.k[d] = g.stride[d] = g.dil[d] = g.in[d] = g.out[d] = 1;
+        g.pad[d] = 0;
+    }
+    for (int i = 0; i < nsp; i++) {
+        int d = 3 - nsp + i;
+        g.k[d] = W->dims[2 + i];
+        g.stride[d] = p->n_strides ? p->strides[i] : 1;
+        g.dil[d] = p->n_dil ? p->dil[i] : 1;
+        g.pad[d] = p->auto_pad == AUTOPAD_NOTSET && p->n_pads ? p->pads[i] : 0;
+        g.k_sp *= g.k[d];
+        if (g.k[d] < 1)
+            return ODET_OK;
+    }
+    if (!phase_ok(&g))
+        return ODET_OK;
+    const odet_kernels *kern = odet_kernels_get();
+    ct_phases *P = malloc(sizeof *P);
+    if (!P)
+        return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM, "out of memory");
+    make_phases(&g, g.pad, kern, P);
+    const size_t head = round64(sizeof *p), bytes = P->per_group * (size_t)g.group;
+    ct_params *np = aligned_alloc(64, head + round64(bytes));
+    float *tmp = malloc((size_t)(g.Mg * P->kc_max + 1) * sizeof(float));
+    if (!np || !tmp) {
+        free(np);
+        free(tmp);
+        free(P);
+        return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
+                              "out of memory packing the weights (%zu bytes)", bytes);
+    }
+    *np = *p;
+    np->kern = kern;
+    np->packed_src = W->data;
+    np->packed = (char *)np + head;
+    for (int d = 0; d < 3; d++)
+        np->packed_pad[d] = g.pad[d];
+    pack_phases(&g, P, kern, W->data, tmp, np->packed);
+    free(tmp);
+    free(P);
+    free(node->params);
+    node->params = np;
     return ODET_OK;
 }
 
@@ -392,6 +828,7 @@ const odet_op_def odet_ops_conv_transpose[] = {
         .infer = ct_infer,
         .scratch = ct_scratch,
         .run = ct_run,
+        .pack = ct_pack,
     },
     {0},
 };

@@ -13,7 +13,10 @@
  * same offset and mask layouts.
  *
  * Per batch and group, a deformable im2col fills a block of columns in
- * scratch, then one GEMM with the group's weights accumulates into Y.
+ * scratch, then one weights-stationary GEMM (f32_gemm_packed_ex, bias in its
+ * epilogue) writes that block of Y. Constant weights are packed once at load
+ * (pack hook) and shared read-only by everything that runs the model;
+ * otherwise per run into scratch.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +37,13 @@ typedef struct dc_params {
     int64_t group, offset_group;
     int has_kernel;
     int64_t kernel[2];
+    /* Weights packed at load (pack hook), or NULL: packed_per_group bytes per
+     * group at `packed`, made by `kern` from the tensor whose data is `packed_src`. */
+    const odet_kernels *kern;
+    const void *packed_src;
+    char *packed;
+    size_t packed_per_group;
+    int64_t packed_mg, packed_kc, packed_group;
 } dc_params;
 
 typedef struct dc_geom {
@@ -285,24 +295,36 @@ static odet_status dc_infer(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Scratch layout: the weights of every group packed for the GEMM, then one
- * column block. Both parts are multiples of 64 bytes. */
+/* Weights packed at load for this W, or NULL. */
+static const dc_params *prepacked(const dc_params *p, const dc_geom *g, const float *W)
+{
+    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get() ||
+        p->packed_mg != g->Mg || p->packed_kc != g->Kc || p->packed_group != g->G)
+        return NULL;
+    return p;
+}
+
+/* Scratch layout: the weights of every group packed for the GEMM (unless
+ * packed at load), one column block, the GEMM's workspace. All multiples of 64. */
 typedef struct dc_scratch_layout {
-    size_t packed_per_group, packed, col;
+    size_t packed_per_group, packed, col, ws;
 } dc_scratch_layout;
 
-static dc_scratch_layout scratch_layout(const dc_geom *g)
+static dc_scratch_layout scratch_layout(const dc_geom *g, const dc_params *p, const float *W,
+                                        int threads)
 {
     dc_scratch_layout l;
     const odet_kernels *kern = odet_kernels_get();
     l.packed_per_group = kern->f32_gemm_packed_size(g->Mg, g->Kc);
-    l.packed = l.packed_per_group * (size_t)g->G;
+    l.packed = prepacked(p, g, W) ? 0 : l.packed_per_group * (size_t)g->G;
     l.col = ((size_t)g->Kc * (size_t)col_block(g) * sizeof(float) + 63) / 64 * 64;
+    l.ws = (kern->f32_gemm_packed_ex_ws(g->Mg, col_block(g), g->Kc, threads) + 63) / 64 * 64;
     return l;
 }
 
 static size_t dc_scratch(const odet_op_ctx *ctx)
 {
+    const dc_params *p = ctx->params;
     dc_geom g;
     char err[8];
     odet_op_ctx c = *ctx;
@@ -310,8 +332,9 @@ static size_t dc_scratch(const odet_op_ctx *ctx)
     c.errlen = sizeof err;
     if (dc_geometry(&c, &g) != ODET_OK)
         return 0;
-    dc_scratch_layout l = scratch_layout(&g);
-    return l.packed + l.col;
+    dc_scratch_layout l =
+        scratch_layout(&g, p, input(ctx, p->iw)->data, ctx->threads < 1 ? 1 : ctx->threads);
+    return l.packed + l.col + l.ws;
 }
 
 /* Bilinear taps of the sampling points of one chunk of positions: four pixel
@@ -348,14 +371,27 @@ static void sample_taps(float y, float x, float mask, int64_t H, int64_t W, taps
 
 /* Deformable im2col of output positions [p0, p0 + nb) for the channels of
  * conv group `grp`: col[(c - c0) * KK + k][j]. */
-static void deform_im2col(const dc_geom *g, const dc_params *p, const float *x, const float *off,
-                          const float *mask, int64_t grp, int64_t p0, int64_t nb, float *col,
-                          int threads)
+typedef struct dcol_job {
+    const dc_geom *g;
+    const dc_params *p;
+    const float *x, *off, *mask;
+    int64_t grp, p0, nb, per, chunks;
+    float *col;
+} dcol_job;
+
+static void deform_im2col_task(void *ctx, int64_t task, int worker)
 {
-    const int64_t c0 = grp * g->Cg, c1 = c0 + g->Cg;
-    const int64_t chunks = (nb + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
-#pragma omp parallel for num_threads(threads) if (g->Kc * nb > 16384) schedule(static)
-    for (int64_t ch = 0; ch < chunks; ch++) {
+    (void)worker;
+    const dcol_job *jb = ctx;
+    const dc_geom *g = jb->g;
+    const dc_params *p = jb->p;
+    const float *x = jb->x, *off = jb->off, *mask = jb->mask;
+    const int64_t p0 = jb->p0, nb = jb->nb;
+    float *col = jb->col;
+    const int64_t c0 = jb->grp * g->Cg, c1 = c0 + g->Cg;
+    const int64_t ch0 = task * jb->per;
+    const int64_t ch1 = ch0 + jb->per < jb->chunks ? ch0 + jb->per : jb->chunks;
+    for (int64_t ch = ch0; ch < ch1; ch++) {
         taps t;
         const int64_t j0 = ch * SAMPLE_CHUNK;
         const int cnt = (int)(nb - j0 < SAMPLE_CHUNK ? nb - j0 : SAMPLE_CHUNK);
@@ -404,6 +440,20 @@ static void deform_im2col(const dc_geom *g, const dc_params *p, const float *x, 
     }
 }
 
+static void deform_im2col(const dc_geom *g, const dc_params *p, const float *x, const float *off,
+                          const float *mask, int64_t grp, int64_t p0, int64_t nb, float *col,
+                          int threads)
+{
+    const int64_t chunks = (nb + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    if (g->Kc * nb <= 16384)
+        threads = 1;
+    int64_t tasks = 4 * (int64_t)threads;
+    if (tasks > chunks)
+        tasks = chunks;
+    dcol_job j = {g, p, x, off, mask, grp, p0, nb, (chunks + tasks - 1) / tasks, chunks, col};
+    odet_parallel_for(threads, (chunks + j.per - 1) / j.per, deform_im2col_task, &j);
+}
+
 static odet_status dc_run(odet_op_ctx *ctx)
 {
     const dc_params *p = ctx->params;
@@ -419,16 +469,24 @@ static odet_status dc_run(odet_op_ctx *ctx)
     if (g.N == 0 || g.M == 0 || g.P == 0)
         return ODET_OK;
     const odet_kernels *kern = odet_kernels_get();
+    const int threads = ctx->threads < 1 ? 1 : ctx->threads;
     const int64_t nb_max = col_block(&g);
-    const dc_scratch_layout l = scratch_layout(&g);
-    if (!ctx->scratch || ctx->scratch_bytes < l.packed + l.col)
+    const dc_scratch_layout l = scratch_layout(&g, p, W, threads);
+    if (!ctx->scratch || ctx->scratch_bytes < l.packed + l.col + l.ws)
         return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
-    char *packed = ctx->scratch;
-    float *col = (float *)(void *)(packed + l.packed);
-    /* Weights are packed once per run and reused for every batch and column block. */
-    for (int64_t grp = 0; grp < g.G; grp++)
-        kern->f32_gemm_pack_a(0, g.Mg, g.Kc, 1.0f, W + grp * g.Mg * g.Kc, g.Kc,
-                              packed + (size_t)grp * l.packed_per_group, ctx->threads);
+    char *sc = ctx->scratch;
+    float *col = (float *)(void *)(sc + l.packed);
+    void *ws = sc + l.packed + l.col;
+    const char *packed;
+    if (prepacked(p, &g, W)) {
+        packed = p->packed;
+    } else {
+        /* W is computed at run time: pack it once for every batch item and block. */
+        for (int64_t grp = 0; grp < g.G; grp++)
+            kern->f32_gemm_pack_a(0, g.Mg, g.Kc, 1.0f, W + grp * g.Mg * g.Kc, g.Kc,
+                                  sc + (size_t)grp * l.packed_per_group, threads);
+        packed = sc;
+    }
     for (int64_t n = 0; n < g.N; n++) {
         const float *x = X + n * g.C * g.H * g.W;
         const float *off = O + n * 2 * g.OG * g.KK * g.P;
@@ -436,31 +494,60 @@ static odet_status dc_run(odet_op_ctx *ctx)
         for (int64_t grp = 0; grp < g.G; grp++) {
             const void *w = packed + (size_t)grp * l.packed_per_group;
             float *y = Y + (n * g.M + grp * g.Mg) * g.P;
-            float beta = 0.0f;
-            if (B) {
-                for (int64_t m = 0; m < g.Mg; m++) {
-                    float b = B[grp * g.Mg + m];
-                    float *yr = y + m * g.P;
-                    for (int64_t i = 0; i < g.P; i++)
-                        yr[i] = b;
-                }
-                beta = 1.0f;
-            }
+            const odet_f32_epilogue ep = {.bias = B ? B + grp * g.Mg : NULL};
             for (int64_t p0 = 0; p0 < g.P; p0 += nb_max) {
                 int64_t nb = g.P - p0 < nb_max ? g.P - p0 : nb_max;
-                deform_im2col(&g, p, x, off, mk, grp, p0, nb, col, ctx->threads);
-                kern->f32_gemm_packed(0, g.Mg, nb, g.Kc, w, col, nb, beta, y + p0, g.P,
-                                      ctx->threads);
+                deform_im2col(&g, p, x, off, mk, grp, p0, nb, col, threads);
+                const odet_f32_bsrc src = {.B = col, .ldb = nb};
+                kern->f32_gemm_packed_ex(g.Mg, nb, g.Kc, w, &src, y + p0, g.P, &ep, ws, threads);
             }
         }
     }
     return ODET_OK;
 }
 
+/* Pack constant weights once, in the layout of the kernel table run() uses.
+ * The parameters move into one block with the packed weights after them. */
+static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants, char *err,
+                           size_t errlen)
+{
+    const dc_params *p = node->params;
+    const odet_tensor *W = p && p->iw < node->n_in ? constants[p->iw] : NULL;
+    if (!W || W->dtype != ODET_FLOAT || W->rank != 4 || !W->data)
+        return ODET_OK;
+    const int64_t M = W->dims[0], Kc = W->dims[1] * W->dims[2] * W->dims[3];
+    if (M <= 0 || Kc <= 0 || M % p->group)
+        return ODET_OK; /* infer reports bad shapes */
+    const odet_kernels *kern = odet_kernels_get();
+    const int64_t Mg = M / p->group;
+    const size_t per = kern->f32_gemm_packed_size(Mg, Kc);
+    const size_t head = (sizeof *p + 63) / 64 * 64;
+    dc_params *np = aligned_alloc(64, head + per * (size_t)p->group);
+    if (!np)
+        return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
+                              "out of memory packing the weights (%zu bytes)",
+                              per * (size_t)p->group);
+    *np = *p;
+    np->kern = kern;
+    np->packed_src = W->data;
+    np->packed = (char *)np + head;
+    np->packed_per_group = per;
+    np->packed_mg = Mg;
+    np->packed_kc = Kc;
+    np->packed_group = p->group;
+    const float *w = W->data;
+    for (int64_t grp = 0; grp < p->group; grp++)
+        kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc,
+                              np->packed + (size_t)grp * per, 1);
+    free(node->params);
+    node->params = np;
+    return ODET_OK;
+}
+
 #define DEFORM_OP(type, dom, prep)                                                             \
     {                                                                                          \
         .op_type = type, .domain = dom, .min_opset = 1, .prepare = prep, .infer = dc_infer,    \
-        .scratch = dc_scratch, .run = dc_run,                                                  \
+        .scratch = dc_scratch, .run = dc_run, .pack = dc_pack,                                 \
     }
 
 const odet_op_def odet_ops_deform_conv[] = {

@@ -15,5 +15,8 @@ void odet_graph_drop_unused_constants(odet_graph *g)
 
 odet_status odet_passes_run(odet_graph *g, char *err, size_t errlen)
 {
-    return odet_pass_fuse_conv_bn(g, err, errlen);
+    odet_status st = odet_pass_fuse_conv_bn(g, err, errlen);
+    if (st == ODET_OK)
+        st = odet_pass_fuse_conv_act(g, err, errlen);
+    return st;
 }

@@ -10,6 +10,11 @@
  * weights and bias, drop the BatchNormalization node. */
 odet_status odet_pass_fuse_conv_bn(odet_graph *g, char *err, size_t errlen);
 
+/* Conv/ConvTranspose followed by an activation (Relu, LeakyRelu, Clip with
+ * constant bounds, Sigmoid, HardSigmoid, HardSwish, x * Sigmoid(x)) and Conv
+ * followed by a residual Add: fold them into the convolution's epilogue. */
+odet_status odet_pass_fuse_conv_act(odet_graph *g, char *err, size_t errlen);
+
 /* Free constants that no node reads and that are not graph outputs. */
 void odet_graph_drop_unused_constants(odet_graph *g);
 

@@ -7,9 +7,13 @@
  * depthwise with multipliers, strides, dilations, asymmetric pads, every
  * auto_pad, output_padding / output_shape, offset groups, masks, samples
  * outside the image, shapes large enough to split im2col into column
- * blocks, 1 and 2 threads. The DeformConv goldens made by
- * make_deform_goldens.py (torchvision) run through the public API when
- * ODET_TEST_DATA points at tests/engine/data. Error reporting is checked too.
+ * blocks, 1 and 2 threads; every case runs twice, with the weights packed
+ * per run and packed once by the op's load-time pack hook. Conv and
+ * ConvTranspose also run with the internal attributes of the load-time
+ * fusion (odet.activation*, odet.residual + input 3). The DeformConv goldens
+ * made by make_deform_goldens.py (torchvision) run through the public API
+ * when ODET_TEST_DATA points at tests/engine/data. Error reporting is checked
+ * too.
  *
  * The kernels are whatever odet_kernels_get() picks; run once more with
  * ODET_ISA=scalar to cover the portable GEMM. */
@@ -64,6 +68,11 @@ static odet_attr *attr_add(test_node *t, const char *name, odet_attr_type type)
 static void attr_int(test_node *t, const char *name, int64_t v)
 {
     attr_add(t, name, ODET_ATTR_INT)->i = v;
+}
+
+static void attr_float(test_node *t, const char *name, float v)
+{
+    attr_add(t, name, ODET_ATTR_FLOAT)->f = v;
 }
 
 static void attr_string(test_node *t, const char *name, const char *s)
@@ -127,9 +136,19 @@ typedef struct run_result {
     char err[512];
 } run_result;
 
-/* Prepare + infer + run one node; the output is allocated here. */
+/* Prepare + infer + run one node; the output is allocated here. With `pack`,
+ * the op's pack hook runs after prepare with every input but X as a constant. */
+static run_result run_node_packed(test_node *t, const odet_tensor *const *in, int n_in,
+                                  odet_tensor *out, int threads, int pack);
+
 static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in, odet_tensor *out,
                            int threads)
+{
+    return run_node_packed(t, in, n_in, out, threads, 0);
+}
+
+static run_result run_node_packed(test_node *t, const odet_tensor *const *in, int n_in,
+                                  odet_tensor *out, int threads, int pack)
 {
     run_result r;
     memset(&r, 0, sizeof r);
@@ -140,6 +159,17 @@ static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in,
         r.st = def->prepare(&t->node, r.err, sizeof r.err);
         if (r.st != ODET_OK)
             return r;
+    }
+    if (pack && def->pack) {
+        const odet_tensor *consts[8] = {NULL};
+        for (int i = 1; i < n_in && i < 8; i++)
+            consts[i] = in[i];
+        r.st = def->pack(&t->node, consts, r.err, sizeof r.err);
+        if (r.st != ODET_OK) {
+            free(t->node.params);
+            t->node.params = NULL;
+            return r;
+        }
     }
     odet_tensor *outs[1] = {out};
     odet_op_ctx ctx;
@@ -201,7 +231,45 @@ typedef struct conv_cfg {
     /* ConvTranspose only */
     int64_t outpad[3], outshape[3];
     int has_outpad, has_outshape;
+    /* Fused epilogue (internal attributes): act index into act_names (0 = none),
+     * residual input 3 (Conv only). */
+    int act, residual;
+    float act_a, act_b;
 } conv_cfg;
+
+static const char *const act_names[] = {"",        "Relu",        "LeakyRelu", "Clip",
+                                        "Sigmoid", "HardSigmoid", "HardSwish", "Silu"};
+#define N_ACTS 8
+
+static double ref_act(double x, int act, double a, double b)
+{
+    switch (act) {
+    case 1: return x < 0 ? 0 : x;
+    case 2: return x < 0 ? a * x : x;
+    case 3: return x < a ? a : x > b ? b : x;
+    case 4: return 1.0 / (1.0 + exp(-x));
+    case 5: return fmax(0.0, fmin(1.0, a * x + b));
+    case 6: return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
+    case 7: return x / (1.0 + exp(-x));
+    default: return x;
+    }
+}
+
+static void random_act(conv_cfg *c)
+{
+    c->act = (int)irand(0, N_ACTS - 1);
+    c->act_a = c->act == 3 ? -0.5f : c->act == 5 ? 0.3f : 0.1f;
+    c->act_b = c->act == 3 ? 0.75f : 0.45f;
+}
+
+static void set_act_attrs(test_node *t, const conv_cfg *c)
+{
+    if (!c->act)
+        return;
+    attr_string(t, "odet.activation", act_names[c->act]);
+    attr_float(t, "odet.activation_alpha", c->act_a);
+    attr_float(t, "odet.activation_beta", c->act_b);
+}
 
 static void describe(const conv_cfg *c, char *buf, size_t len)
 {
@@ -209,7 +277,7 @@ static void describe(const conv_cfg *c, char *buf, size_t len)
              "nsp=%d N=%lld C=%lld M=%lld group=%lld in=[%lld %lld %lld] k=[%lld %lld %lld] "
              "s=[%lld %lld %lld] d=[%lld %lld %lld] pads=[%lld %lld %lld %lld %lld %lld] "
              "auto_pad=%s bias=%d outpad=%d [%lld %lld %lld] outshape=%d [%lld %lld %lld] "
-             "threads=%d",
+             "threads=%d act=%s residual=%d",
              c->nsp, (long long)c->N, (long long)c->C, (long long)c->M, (long long)c->group,
              (long long)c->in[0], (long long)c->in[1], (long long)c->in[2], (long long)c->k[0],
              (long long)c->k[1], (long long)c->k[2], (long long)c->s[0], (long long)c->s[1],
@@ -219,7 +287,7 @@ static void describe(const conv_cfg *c, char *buf, size_t len)
              ap_names[c->auto_pad], c->bias, c->has_outpad, (long long)c->outpad[0],
              (long long)c->outpad[1], (long long)c->outpad[2], c->has_outshape,
              (long long)c->outshape[0], (long long)c->outshape[1], (long long)c->outshape[2],
-             c->threads);
+             c->threads, act_names[c->act], c->residual);
 }
 
 /* Conv output size and begin pad per dim, straight from the spec; 0 if invalid. */
@@ -267,8 +335,18 @@ static void unflat(int64_t p, const int64_t *dims, int n, int64_t *co)
     }
 }
 
+/* mag (optional): sum of |x * w| over each output's terms, for error bounds. */
+static double *naive_conv_mag(const conv_cfg *c, const float *x, const float *w, const float *b,
+                              int64_t *out, double **mag);
+
 static double *naive_conv(const conv_cfg *c, const float *x, const float *w, const float *b,
                           int64_t *out)
+{
+    return naive_conv_mag(c, x, w, b, out, NULL);
+}
+
+static double *naive_conv_mag(const conv_cfg *c, const float *x, const float *w, const float *b,
+                              int64_t *out, double **mag)
 {
     int64_t pb[3];
     for (int i = 0; i < c->nsp; i++)
@@ -276,12 +354,15 @@ static double *naive_conv(const conv_cfg *c, const float *x, const float *w, con
     const int64_t isp = prod3(c->in, c->nsp), osp = prod3(out, c->nsp), ksp = prod3(c->k, c->nsp);
     const int64_t Cg = c->C / c->group, Mg = c->M / c->group;
     double *y = calloc((size_t)(c->N * c->M * osp) + 1, sizeof *y);
+    double *mg = mag ? calloc((size_t)(c->N * c->M * osp) + 1, sizeof *mg) : NULL;
+    if (mag)
+        *mag = mg;
     for (int64_t n = 0; n < c->N; n++)
         for (int64_t m = 0; m < c->M; m++)
             for (int64_t op = 0; op < osp; op++) {
                 int64_t oc[3], kc[3];
                 unflat(op, out, c->nsp, oc);
-                double acc = b ? b[m] : 0.0;
+                double acc = b ? b[m] : 0.0, am = 0.0;
                 int64_t g = m / Mg;
                 for (int64_t ci = 0; ci < Cg; ci++)
                     for (int64_t kp = 0; kp < ksp; kp++) {
@@ -295,10 +376,14 @@ static double *naive_conv(const conv_cfg *c, const float *x, const float *w, con
                         }
                         if (!ok)
                             continue;
-                        acc += (double)x[(n * c->C + g * Cg + ci) * isp + ip] *
-                               w[(m * Cg + ci) * ksp + kp];
+                        const double t = (double)x[(n * c->C + g * Cg + ci) * isp + ip] *
+                                         w[(m * Cg + ci) * ksp + kp];
+                        acc += t;
+                        am += fabs(t);
                     }
                 y[(n * c->M + m) * osp + op] = acc;
+                if (mg)
+                    mg[(n * c->M + m) * osp + op] = am;
             }
     return y;
 }
@@ -322,39 +407,68 @@ static void check_conv(const conv_cfg *c)
     char desc[768];
     describe(c, desc, sizeof desc);
     int64_t xd[5] = {c->N, c->C}, wd[5] = {c->M, c->C / c->group}, bd[1] = {c->M};
+    int64_t out[3], yd[5] = {c->N, c->M};
+    double *want = NULL;
     for (int i = 0; i < c->nsp; i++) {
         xd[2 + i] = c->in[i];
         wd[2 + i] = c->k[i];
     }
     odet_tensor X = tensor(ODET_FLOAT, 2 + c->nsp, xd), W = tensor(ODET_FLOAT, 2 + c->nsp, wd);
-    odet_tensor B = tensor(ODET_FLOAT, 1, bd), Y;
+    odet_tensor B = tensor(ODET_FLOAT, 1, bd), R;
     fill(&X, 1.0f);
     fill(&W, 1.0f);
     fill(&B, 1.0f);
-    memset(&Y, 0, sizeof Y);
-    test_node *t = node_new("", "Conv", 11, c->bias ? 3 : 2);
-    set_conv_attrs(t, c);
-    const odet_tensor *in[3] = {&X, &W, &B};
-    run_result r = run_node(t, in, c->bias ? 3 : 2, &Y, c->threads);
-    ck_assert_msg(r.st == ODET_OK, "%s: %s", desc, r.err);
-    int64_t out[3];
-    double *want = naive_conv(c, X.data, W.data, c->bias ? B.data : NULL, out);
-    ck_assert_int_eq(Y.rank, 2 + c->nsp);
-    ck_assert_int_eq(Y.dims[0], c->N);
-    ck_assert_int_eq(Y.dims[1], c->M);
+    double *mag = NULL;
+    want = naive_conv_mag(c, X.data, W.data, c->bias ? B.data : NULL, out, &mag);
     for (int i = 0; i < c->nsp; i++)
-        ck_assert_msg(Y.dims[2 + i] == out[i], "%s: dim %d = %lld, want %lld", desc, 2 + i,
-                      (long long)Y.dims[2 + i], (long long)out[i]);
-    double g = 0.0;
-    int64_t bad = mismatch(&Y, want, odet_tensor_numel(&Y), &g);
-    ck_assert_msg(bad < 0, "%s: Y[%lld] = %.7g, want %.7g", desc, (long long)bad, g,
-                  bad < 0 ? 0.0 : want[bad]);
+        yd[2 + i] = out[i];
+    R = tensor(ODET_FLOAT, 2 + c->nsp, yd);
+    fill(&R, 1.0f);
+    const int64_t ny = odet_tensor_numel(&R);
+    for (int64_t i = 0; i < ny; i++)
+        want[i] = ref_act(want[i] + (c->residual ? ((const float *)R.data)[i] : 0.0), c->act,
+                          c->act_a, c->act_b);
+    const int n_in = c->residual ? 4 : c->bias ? 3 : 2;
+    for (int pack = 0; pack < 2; pack++) {
+        odet_tensor Y;
+        memset(&Y, 0, sizeof Y);
+        test_node *t = node_new("", "Conv", 11, n_in);
+        set_conv_attrs(t, c);
+        set_act_attrs(t, c);
+        if (c->residual)
+            attr_int(t, "odet.residual", 1);
+        const odet_tensor *in[4] = {&X, &W, c->bias ? &B : NULL, &R};
+        run_result r = run_node_packed(t, in, n_in, &Y, c->threads, pack);
+        ck_assert_msg(r.st == ODET_OK, "%s pack=%d: %s", desc, pack, r.err);
+        ck_assert_int_eq(Y.rank, 2 + c->nsp);
+        ck_assert_int_eq(Y.dims[0], c->N);
+        ck_assert_int_eq(Y.dims[1], c->M);
+        for (int i = 0; i < c->nsp; i++)
+            ck_assert_msg(Y.dims[2 + i] == out[i], "%s: dim %d = %lld, want %lld", desc, 2 + i,
+                          (long long)Y.dims[2 + i], (long long)out[i]);
+        /* Winograd's error grows with the magnitude of the terms, not of their
+         * sum: allow a few ulps of that where the op may take that path. */
+        const int wino = c->nsp == 2 && c->k[0] == 3 && c->k[1] == 3 && c->s[0] == 1 &&
+                         c->s[1] == 1 && c->d[0] == 1 && c->d[1] == 1;
+        double g = 0.0;
+        int64_t bad = -1;
+        for (int64_t i = 0; i < ny && bad < 0; i++) {
+            g = ((const float *)Y.data)[i];
+            double tol = 1e-4 * (1.0 + fabs(want[i])) + (wino ? 2e-6 * mag[i] : 0.0);
+            if (!(fabs(g - want[i]) <= tol))
+                bad = i;
+        }
+        ck_assert_msg(bad < 0, "%s pack=%d: Y[%lld] = %.7g, want %.7g (terms %.4g)", desc, pack,
+                      (long long)bad, g, bad < 0 ? 0.0 : want[bad], bad < 0 ? 0.0 : mag[bad]);
+        free(Y.data);
+        free(t);
+    }
     free(want);
+    free(mag);
     free(X.data);
     free(W.data);
     free(B.data);
-    free(Y.data);
-    free(t);
+    free(R.data);
 }
 
 /* A random valid Conv configuration with small sizes. */
@@ -388,6 +502,8 @@ static conv_cfg random_conv(int nsp)
         c.bias = (int)irand(0, 1);
         c.kernel_attr = (int)irand(0, 1);
         c.threads = (int)irand(1, 2);
+        random_act(&c);
+        c.residual = irand(0, 3) == 0;
         int ok = 1;
         for (int i = 0; i < nsp; i++) {
             int64_t o, pb;
@@ -443,6 +559,60 @@ START_TEST(test_conv_large)
                 c.pads[j] = shapes[i].pad;
             c.bias = (int)(i % 2);
             c.threads = threads;
+            c.act = (int)((i + (size_t)threads) % N_ACTS);
+            c.act_a = c.act == 3 ? -0.5f : 0.1f;
+            c.act_b = c.act == 3 ? 0.75f : 0.45f;
+            c.residual = (int)(i % 3 == 1);
+            check_conv(&c);
+        }
+    }
+}
+END_TEST
+
+/* 3x3 stride-1 convolutions with enough channels take the Winograd path:
+ * partial tiles, tile groups across rows, asymmetric and SAME pads, depth
+ * blocks (C > 256), groups, batches, residual and activations, threads. */
+START_TEST(test_conv_winograd)
+{
+    rng = 78u;
+    static const struct {
+        int64_t N, C, M, group, H, W, pt, pl, pb, pr;
+        int auto_pad, act, residual;
+    } shapes[] = {
+        {1, 8, 8, 1, 5, 5, 1, 1, 1, 1, AP_NOTSET, 0, 0},
+        {1, 16, 24, 1, 37, 70, 1, 1, 1, 1, AP_NOTSET, 1, 1},
+        {1, 9, 17, 1, 4, 4, 0, 0, 0, 0, AP_NOTSET, 4, 0},
+        {2, 32, 40, 1, 19, 23, 0, 2, 1, 0, AP_NOTSET, 2, 1},
+        {1, 300, 8, 1, 9, 9, 1, 1, 1, 1, AP_NOTSET, 3, 0},
+        {1, 64, 64, 1, 66, 66, 1, 1, 1, 1, AP_NOTSET, 7, 1},
+        {1, 24, 16, 1, 13, 29, 0, 0, 0, 0, AP_SAME_LOWER, 5, 0},
+        {2, 48, 32, 2, 17, 9, 2, 2, 2, 2, AP_NOTSET, 6, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            conv_cfg c;
+            memset(&c, 0, sizeof c);
+            c.nsp = 2;
+            c.N = shapes[i].N;
+            c.C = shapes[i].C;
+            c.M = shapes[i].M;
+            c.group = shapes[i].group;
+            c.in[0] = shapes[i].H;
+            c.in[1] = shapes[i].W;
+            c.k[0] = c.k[1] = 3;
+            c.s[0] = c.s[1] = 1;
+            c.d[0] = c.d[1] = 1;
+            c.pads[0] = shapes[i].pt;
+            c.pads[1] = shapes[i].pl;
+            c.pads[2] = shapes[i].pb;
+            c.pads[3] = shapes[i].pr;
+            c.auto_pad = shapes[i].auto_pad;
+            c.bias = (int)((i + (size_t)threads) % 2);
+            c.threads = threads;
+            c.act = shapes[i].act;
+            c.act_a = c.act == 3 ? -0.5f : 0.1f;
+            c.act_b = c.act == 3 ? 0.75f : 0.45f;
+            c.residual = shapes[i].residual;
             check_conv(&c);
         }
     }
@@ -616,35 +786,42 @@ static void check_ct(const conv_cfg *c)
         wd[2 + i] = c->k[i];
     }
     odet_tensor X = tensor(ODET_FLOAT, 2 + c->nsp, xd), W = tensor(ODET_FLOAT, 2 + c->nsp, wd);
-    odet_tensor B = tensor(ODET_FLOAT, 1, bd), Y;
+    odet_tensor B = tensor(ODET_FLOAT, 1, bd);
     fill(&X, 1.0f);
     fill(&W, 1.0f);
     fill(&B, 1.0f);
-    memset(&Y, 0, sizeof Y);
-    test_node *t = node_new("", "ConvTranspose", 11, c->bias ? 3 : 2);
-    set_conv_attrs(t, c);
-    if (c->has_outpad)
-        attr_ints(t, "output_padding", c->outpad, (size_t)c->nsp);
-    if (c->has_outshape)
-        attr_ints(t, "output_shape", c->outshape, (size_t)c->nsp);
-    const odet_tensor *in[3] = {&X, &W, &B};
-    run_result r = run_node(t, in, c->bias ? 3 : 2, &Y, c->threads);
-    ck_assert_msg(r.st == ODET_OK, "%s: %s", desc, r.err);
     int64_t out[3];
     double *want = naive_ct(c, X.data, W.data, c->bias ? B.data : NULL, out);
-    for (int i = 0; i < c->nsp; i++)
-        ck_assert_msg(Y.dims[2 + i] == out[i], "%s: dim %d = %lld, want %lld", desc, 2 + i,
-                      (long long)Y.dims[2 + i], (long long)out[i]);
-    double g = 0.0;
-    int64_t bad = mismatch(&Y, want, odet_tensor_numel(&Y), &g);
-    ck_assert_msg(bad < 0, "%s: Y[%lld] = %.7g, want %.7g", desc, (long long)bad, g,
-                  bad < 0 ? 0.0 : want[bad]);
+    const int64_t ny = c->N * c->M * prod3(out, c->nsp);
+    for (int64_t i = 0; i < ny; i++)
+        want[i] = ref_act(want[i], c->act, c->act_a, c->act_b);
+    for (int pack = 0; pack < 2; pack++) {
+        odet_tensor Y;
+        memset(&Y, 0, sizeof Y);
+        test_node *t = node_new("", "ConvTranspose", 11, c->bias ? 3 : 2);
+        set_conv_attrs(t, c);
+        set_act_attrs(t, c);
+        if (c->has_outpad)
+            attr_ints(t, "output_padding", c->outpad, (size_t)c->nsp);
+        if (c->has_outshape)
+            attr_ints(t, "output_shape", c->outshape, (size_t)c->nsp);
+        const odet_tensor *in[3] = {&X, &W, &B};
+        run_result r = run_node_packed(t, in, c->bias ? 3 : 2, &Y, c->threads, pack);
+        ck_assert_msg(r.st == ODET_OK, "%s pack=%d: %s", desc, pack, r.err);
+        for (int i = 0; i < c->nsp; i++)
+            ck_assert_msg(Y.dims[2 + i] == out[i], "%s: dim %d = %lld, want %lld", desc, 2 + i,
+                          (long long)Y.dims[2 + i], (long long)out[i]);
+        double g = 0.0;
+        int64_t bad = mismatch(&Y, want, odet_tensor_numel(&Y), &g);
+        ck_assert_msg(bad < 0, "%s pack=%d: Y[%lld] = %.7g, want %.7g", desc, pack,
+                      (long long)bad, g, bad < 0 ? 0.0 : want[bad]);
+        free(Y.data);
+        free(t);
+    }
     free(want);
     free(X.data);
     free(W.data);
     free(B.data);
-    free(Y.data);
-    free(t);
 }
 
 static conv_cfg random_ct(int nsp)
@@ -679,6 +856,7 @@ static conv_cfg random_ct(int nsp)
         }
         if (kind == 5)
             c.auto_pad = AP_VALID;
+        random_act(&c);
         c.bias = (int)irand(0, 1);
         c.kernel_attr = (int)irand(0, 1);
         c.threads = (int)irand(1, 2);
@@ -864,7 +1042,7 @@ static void check_deform(const dc_cfg *c, int variant)
         attr_ints(t, "dilation", c->d, 2);
         attr_int(t, "groups", c->group);
     }
-    run_result r = run_node(t, in, n_in, &Y, c->threads);
+    run_result r = run_node_packed(t, in, n_in, &Y, c->threads, c->threads == 2);
     ck_assert_msg(r.st == ODET_OK, "variant %d: %s", variant, r.err);
     ck_assert_int_eq(Y.dims[2], OH);
     ck_assert_int_eq(Y.dims[3], OW);
@@ -1035,6 +1213,7 @@ static Suite *conv_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_conv_random, 0, 3);
     tcase_add_test(tc, test_conv_large);
+    tcase_add_test(tc, test_conv_winograd);
     tcase_add_test(tc, test_conv_opset1_and_zero_batch);
     tcase_add_test(tc, test_conv_errors);
     suite_add_tcase(s, tc);

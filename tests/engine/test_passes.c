@@ -1,0 +1,654 @@
+/* Load-time graph passes, checked end to end through the public API.
+ *
+ * Each case builds a small ONNX model here (protobuf-c), loads it (which runs
+ * the passes) and runs it; its "twin" is the same graph with the intermediate
+ * values also listed as graph outputs, which keeps every node (a value that is
+ * a graph output is never folded away). The first output of both must agree,
+ * and the fused model must have fewer nodes. Cases: Conv / ConvTranspose
+ * followed by each activation the fusion knows, per-channel Mul / Add
+ * constants folded into the weights (frozen batch norm), Conv + residual Add (+ Relu),
+ * Add of two Conv outputs, residuals that broadcast, and graphs that must not
+ * be fused. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "odet/engine.h"
+#include "onnx.pb-c.h"
+
+/* ------------------------------------------------------------------ model builder */
+
+#define MB_MAX 64
+
+typedef struct mbuild {
+    void *allocs[4096];
+    int n_allocs;
+    Onnx__NodeProto *nodes[MB_MAX];
+    int n_nodes;
+    Onnx__TensorProto *inits[MB_MAX];
+    int n_inits;
+    Onnx__ValueInfoProto *ins[MB_MAX], *outs[MB_MAX];
+    int n_ins, n_outs;
+    int opset;
+} mbuild;
+
+static void *mb_alloc(mbuild *b, size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    ck_assert(p != NULL && b->n_allocs < 4096);
+    b->allocs[b->n_allocs++] = p;
+    return p;
+}
+
+static char *mb_str(mbuild *b, const char *s)
+{
+    char *p = mb_alloc(b, strlen(s) + 1);
+    memcpy(p, s, strlen(s) + 1);
+    return p;
+}
+
+static void mb_free(mbuild *b)
+{
+    for (int i = 0; i < b->n_allocs; i++)
+        free(b->allocs[i]);
+    b->n_allocs = 0;
+}
+
+/* Node with comma-separated inputs / outputs ("" entries = absent inputs). */
+static Onnx__NodeProto *mb_node(mbuild *b, const char *op, const char *ins, const char *outs)
+{
+    Onnx__NodeProto *n = mb_alloc(b, sizeof *n);
+    Onnx__NodeProto init = ONNX__NODE_PROTO__INIT;
+    *n = init;
+    n->op_type = mb_str(b, op);
+    char name[64];
+    snprintf(name, sizeof name, "%s_%d", op, b->n_nodes);
+    n->name = mb_str(b, name);
+    n->domain = mb_str(b, "");
+    const char *lists[2] = {ins, outs};
+    for (int l = 0; l < 2; l++) {
+        char **arr = mb_alloc(b, 16 * sizeof *arr);
+        size_t cnt = 0;
+        const char *s = lists[l];
+        while (s && *s) {
+            const char *e = strchr(s, ',');
+            size_t len = e ? (size_t)(e - s) : strlen(s);
+            char *v = mb_alloc(b, len + 1);
+            memcpy(v, s, len);
+            arr[cnt++] = v;
+            s = e ? e + 1 : s + len;
+        }
+        if (l == 0) {
+            n->input = arr;
+            n->n_input = cnt;
+        } else {
+            n->output = arr;
+            n->n_output = cnt;
+        }
+    }
+    ck_assert(b->n_nodes < MB_MAX);
+    b->nodes[b->n_nodes++] = n;
+    return n;
+}
+
+static Onnx__AttributeProto *mb_attr(mbuild *b, Onnx__NodeProto *n, const char *name)
+{
+    Onnx__AttributeProto *a = mb_alloc(b, sizeof *a);
+    Onnx__AttributeProto init = ONNX__ATTRIBUTE_PROTO__INIT;
+    *a = init;
+    a->name = mb_str(b, name);
+    a->has_type = 1;
+    Onnx__AttributeProto **arr = mb_alloc(b, (n->n_attribute + 1) * sizeof *arr);
+    if (n->n_attribute)
+        memcpy(arr, n->attribute, n->n_attribute * sizeof *arr);
+    arr[n->n_attribute++] = a;
+    n->attribute = arr;
+    return a;
+}
+
+static void mb_attr_ints(mbuild *b, Onnx__NodeProto *n, const char *name, const int64_t *v,
+                         size_t cnt)
+{
+    Onnx__AttributeProto *a = mb_attr(b, n, name);
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->ints = mb_alloc(b, cnt * sizeof *a->ints);
+    memcpy(a->ints, v, cnt * sizeof *v);
+    a->n_ints = cnt;
+}
+
+static void mb_attr_float(mbuild *b, Onnx__NodeProto *n, const char *name, float v)
+{
+    Onnx__AttributeProto *a = mb_attr(b, n, name);
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    a->has_f = 1;
+    a->f = v;
+}
+
+static Onnx__TypeProto *mb_type(mbuild *b, int rank, const int64_t *dims)
+{
+    Onnx__TypeProto *t = mb_alloc(b, sizeof *t);
+    Onnx__TypeProto ti = ONNX__TYPE_PROTO__INIT;
+    *t = ti;
+    Onnx__TypeProto__Tensor *tt = mb_alloc(b, sizeof *tt);
+    Onnx__TypeProto__Tensor tti = ONNX__TYPE_PROTO__TENSOR__INIT;
+    *tt = tti;
+    tt->has_elem_type = 1;
+    tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    Onnx__TensorShapeProto *sh = mb_alloc(b, sizeof *sh);
+    Onnx__TensorShapeProto shi = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    *sh = shi;
+    sh->dim = mb_alloc(b, (size_t)(rank + 1) * sizeof *sh->dim);
+    for (int i = 0; i < rank; i++) {
+        Onnx__TensorShapeProto__Dimension *d = mb_alloc(b, sizeof *d);
+        Onnx__TensorShapeProto__Dimension di = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        *d = di;
+        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        d->dim_value = dims[i];
+        sh->dim[i] = d;
+    }
+    sh->n_dim = (size_t)rank;
+    tt->shape = sh;
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    t->tensor_type = tt;
+    return t;
+}
+
+/* Graph input (out == 0) or output (out != 0); rank < 0: no type. */
+static void mb_value(mbuild *b, const char *name, int rank, const int64_t *dims, int out)
+{
+    Onnx__ValueInfoProto *v = mb_alloc(b, sizeof *v);
+    Onnx__ValueInfoProto vi = ONNX__VALUE_INFO_PROTO__INIT;
+    *v = vi;
+    v->name = mb_str(b, name);
+    if (rank >= 0)
+        v->type = mb_type(b, rank, dims);
+    if (out)
+        b->outs[b->n_outs++] = v;
+    else
+        b->ins[b->n_ins++] = v;
+}
+
+static unsigned rng = 1u;
+
+static float frand(void)
+{
+    rng = rng * 1103515245u + 12345u;
+    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+/* Float initializer with random values in [-scale, scale] (or `v` when not NULL). */
+static void mb_init(mbuild *b, const char *name, int rank, const int64_t *dims, float scale,
+                    const float *v)
+{
+    Onnx__TensorProto *t = mb_alloc(b, sizeof *t);
+    Onnx__TensorProto ti = ONNX__TENSOR_PROTO__INIT;
+    *t = ti;
+    t->name = mb_str(b, name);
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->dims = mb_alloc(b, (size_t)(rank + 1) * sizeof *t->dims);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        t->dims[i] = dims[i];
+        n *= (size_t)dims[i];
+    }
+    t->n_dims = (size_t)rank;
+    t->float_data = mb_alloc(b, n * sizeof *t->float_data);
+    for (size_t i = 0; i < n; i++)
+        t->float_data[i] = v ? v[i] : scale * frand();
+    t->n_float_data = n;
+    b->inits[b->n_inits++] = t;
+}
+
+static uint8_t *mb_pack(mbuild *b, size_t *len)
+{
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "g";
+    g.node = b->nodes;
+    g.n_node = (size_t)b->n_nodes;
+    g.initializer = b->inits;
+    g.n_initializer = (size_t)b->n_inits;
+    g.input = b->ins;
+    g.n_input = (size_t)b->n_ins;
+    g.output = b->outs;
+    g.n_output = (size_t)b->n_outs;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    op.domain = "";
+    op.has_version = 1;
+    op.version = b->opset ? b->opset : 13;
+    Onnx__OperatorSetIdProto *ops[1] = {&op};
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.opset_import = ops;
+    m.n_opset_import = 1;
+    m.graph = &g;
+    *len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = mb_alloc(b, *len);
+    onnx__model_proto__pack(&m, buf);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ running */
+
+typedef struct result {
+    size_t nodes;
+    int64_t numel;
+    float *y;
+    int64_t dims[ODET_MAX_RANK];
+    int rank;
+} result;
+
+/* Load the model, run it on the inputs, keep a copy of output 0. */
+static result run_model(mbuild *b, const odet_tensor *in, size_t n_in, int threads)
+{
+    size_t len;
+    uint8_t *buf = mb_pack(b, &len);
+    char err[ODET_ERRBUF_SIZE];
+    odet_model *m = NULL;
+    ck_assert_msg(odet_model_load_buffer(buf, len, NULL, &m, err, sizeof err) == ODET_OK, "%s",
+                  err);
+    result r;
+    memset(&r, 0, sizeof r);
+    odet_model_stats st;
+    odet_model_get_stats(m, &st);
+    r.nodes = st.nodes;
+    odet_session *s = NULL;
+    odet_session_options opt = {threads};
+    ck_assert_int_eq(odet_session_create(m, &opt, &s, err, sizeof err), ODET_OK);
+    ck_assert_msg(odet_session_run(s, in, n_in, err, sizeof err) == ODET_OK, "%s", err);
+    /* twice: the second run reuses the plan and must give the same result */
+    ck_assert_msg(odet_session_run(s, in, n_in, err, sizeof err) == ODET_OK, "%s", err);
+    const odet_tensor *y = odet_session_output(s, 0);
+    ck_assert(y != NULL && y->dtype == ODET_FLOAT);
+    r.numel = odet_tensor_numel(y);
+    r.rank = y->rank;
+    memcpy(r.dims, y->dims, sizeof r.dims);
+    r.y = malloc((size_t)(r.numel + 1) * sizeof(float));
+    ck_assert(r.y != NULL);
+    memcpy(r.y, y->data, (size_t)r.numel * sizeof(float));
+    odet_session_free(s);
+    odet_model_free(m);
+    return r;
+}
+
+static odet_tensor input(int rank, const int64_t *dims)
+{
+    odet_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = ODET_FLOAT;
+    t.rank = rank;
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        t.dims[i] = dims[i];
+        n *= dims[i];
+    }
+    t.data = malloc((size_t)n * sizeof(float));
+    ck_assert(t.data != NULL);
+    for (int64_t i = 0; i < n; i++)
+        ((float *)t.data)[i] = 2.0f * frand();
+    return t;
+}
+
+/* A model builder: twin != 0 lists the intermediate values as outputs too. */
+typedef void (*build_fn)(mbuild *b, int variant, int twin);
+
+/* Build fused and twin, run both, compare; returns the fused node count. */
+static size_t check_case(const char *what, build_fn fn, int variant, const odet_tensor *in,
+                         size_t n_in, size_t want_nodes)
+{
+    size_t nodes = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        mbuild *fb = calloc(1, sizeof *fb), *tb = calloc(1, sizeof *tb);
+        ck_assert(fb && tb);
+        unsigned seed = 1000u + (unsigned)variant;
+        rng = seed;
+        fn(fb, variant, 0);
+        rng = seed;
+        fn(tb, variant, 1);
+        result f = run_model(fb, in, n_in, threads), t = run_model(tb, in, n_in, threads);
+        ck_assert_msg(f.nodes == want_nodes, "%s (%d): %zu nodes after the passes, want %zu", what,
+                      variant, f.nodes, want_nodes);
+        ck_assert_msg(t.nodes > f.nodes, "%s (%d): the twin has %zu nodes, fused %zu", what,
+                      variant, t.nodes, f.nodes);
+        ck_assert_int_eq(f.rank, t.rank);
+        for (int d = 0; d < f.rank; d++)
+            ck_assert_int_eq(f.dims[d], t.dims[d]);
+        ck_assert_int_eq(f.numel, t.numel);
+        for (int64_t i = 0; i < f.numel; i++)
+            ck_assert_msg(fabsf(f.y[i] - t.y[i]) <= 2e-5f * (1.0f + fabsf(t.y[i])),
+                          "%s (%d), %d threads: y[%lld] = %.7g fused, %.7g unfused", what, variant,
+                          threads, (long long)i, f.y[i], t.y[i]);
+        nodes = f.nodes;
+        free(f.y);
+        free(t.y);
+        mb_free(fb);
+        mb_free(tb);
+        free(fb);
+        free(tb);
+    }
+    return nodes;
+}
+
+/* ------------------------------------------------------------------ cases */
+
+static const int64_t x_dims[4] = {1, 5, 9, 11};
+
+enum {
+    A_RELU,
+    A_LEAKY,
+    A_CLIP13,
+    A_CLIP6,
+    A_CLIP_MIN_ONLY,
+    A_SIGMOID,
+    A_HSIGMOID,
+    A_HSWISH,
+    A_SILU,
+    A_COUNT
+};
+
+/* X -> Conv (3x3, pad 1, stride 1 + variant % 2, bias unless variant is odd) -> activation. */
+static void build_conv_act(mbuild *b, int variant, int twin)
+{
+    const int act = variant / 2, stride = 1 + variant % 2;
+    b->opset = act == A_CLIP6 ? 6 : 14;
+    const int64_t wd[4] = {7, 5, 3, 3}, bd[1] = {7}, pads[4] = {1, 1, 1, 1};
+    const int64_t st[2] = {stride, stride};
+    mb_value(b, "X", 4, x_dims, 0);
+    mb_init(b, "W", 4, wd, 0.5f, NULL);
+    mb_init(b, "B", 1, bd, 0.5f, NULL);
+    Onnx__NodeProto *c = mb_node(b, "Conv", variant % 2 ? "X,W" : "X,W,B", "c");
+    mb_attr_ints(b, c, "pads", pads, 4);
+    mb_attr_ints(b, c, "strides", st, 2);
+    switch (act) {
+    case A_RELU: mb_node(b, "Relu", "c", "Y"); break;
+    case A_LEAKY: mb_attr_float(b, mb_node(b, "LeakyRelu", "c", "Y"), "alpha", 0.15f); break;
+    case A_CLIP13: {
+        const float lo = -0.3f, hi = 0.4f;
+        mb_init(b, "lo", 0, NULL, 0.0f, &lo);
+        mb_init(b, "hi", 0, NULL, 0.0f, &hi);
+        mb_node(b, "Clip", "c,lo,hi", "Y");
+        break;
+    }
+    case A_CLIP6: {
+        Onnx__NodeProto *n = mb_node(b, "Clip", "c", "Y");
+        mb_attr_float(b, n, "min", 0.0f);
+        mb_attr_float(b, n, "max", 6.0f);
+        break;
+    }
+    case A_CLIP_MIN_ONLY: {
+        const float lo = -0.1f;
+        mb_init(b, "lo", 0, NULL, 0.0f, &lo);
+        mb_node(b, "Clip", "c,lo", "Y");
+        break;
+    }
+    case A_SIGMOID: mb_node(b, "Sigmoid", "c", "Y"); break;
+    case A_HSIGMOID: {
+        Onnx__NodeProto *n = mb_node(b, "HardSigmoid", "c", "Y");
+        mb_attr_float(b, n, "alpha", 0.3f);
+        mb_attr_float(b, n, "beta", 0.4f);
+        break;
+    }
+    case A_HSWISH: mb_node(b, "HardSwish", "c", "Y"); break;
+    case A_SILU:
+        mb_node(b, "Sigmoid", "c", "s");
+        mb_node(b, "Mul", "s,c", "Y");
+        break;
+    }
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin)
+        mb_value(b, "c", -1, NULL, 1);
+}
+
+START_TEST(test_conv_activations)
+{
+    rng = 7u;
+    odet_tensor x = input(4, x_dims);
+    for (int v = 0; v < 2 * A_COUNT; v++)
+        check_case("Conv + activation", build_conv_act, v, &x, 1, 1);
+    free(x.data);
+}
+END_TEST
+
+/* X -> ConvTranspose (4x4, stride 2, pad 1; variant 1: stride 3, output_padding) -> Relu. */
+static void build_ct_act(mbuild *b, int variant, int twin)
+{
+    const int64_t wd[4] = {5, 3, 4, 4}, bd[1] = {3}, pads[4] = {1, 1, 1, 1};
+    const int64_t st[2] = {2 + variant, 2 + variant}, op[2] = {1, 0};
+    mb_value(b, "X", 4, x_dims, 0);
+    mb_init(b, "W", 4, wd, 0.5f, NULL);
+    mb_init(b, "B", 1, bd, 0.5f, NULL);
+    Onnx__NodeProto *c = mb_node(b, "ConvTranspose", "X,W,B", "c");
+    mb_attr_ints(b, c, "pads", pads, 4);
+    mb_attr_ints(b, c, "strides", st, 2);
+    if (variant)
+        mb_attr_ints(b, c, "output_padding", op, 2);
+    mb_node(b, variant ? "Sigmoid" : "Relu", "c", "Y");
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin)
+        mb_value(b, "c", -1, NULL, 1);
+}
+
+START_TEST(test_conv_transpose_activation)
+{
+    rng = 8u;
+    odet_tensor x = input(4, x_dims);
+    for (int v = 0; v < 2; v++)
+        check_case("ConvTranspose + activation", build_ct_act, v, &x, 1, 1);
+    free(x.data);
+}
+END_TEST
+
+/* Frozen batch norm: X -> Conv | ConvTranspose -> Mul(s) -> Add(t) -> Relu, with s
+ * and t per channel ([1,C,1,1], [C,1,1] or a scalar). Variant: 0 Conv with
+ * bias, 1 Conv without bias (Add first, then Mul), 2 ConvTranspose. */
+static void build_affine(mbuild *b, int variant, int twin)
+{
+    const int64_t wd[4] = {7, 5, 3, 3}, wt[4] = {5, 7, 3, 3}, bd[1] = {7};
+    const int64_t s4[4] = {1, 7, 1, 1}, s3[3] = {7, 1, 1}, pads[4] = {1, 1, 1, 1};
+    mb_value(b, "X", 4, x_dims, 0);
+    mb_init(b, "W", 4, variant == 2 ? wt : wd, 0.5f, NULL);
+    mb_init(b, "B", 1, bd, 0.5f, NULL);
+    mb_init(b, "S", 4, s4, 1.5f, NULL);
+    if (variant == 2)
+        mb_init(b, "T", 0, NULL, 0.5f, NULL);
+    else
+        mb_init(b, "T", 3, s3, 0.5f, NULL);
+    Onnx__NodeProto *c =
+        mb_node(b, variant == 2 ? "ConvTranspose" : "Conv", variant == 1 ? "X,W" : "X,W,B", "c");
+    mb_attr_ints(b, c, "pads", pads, 4);
+    if (variant == 1) {
+        mb_node(b, "Add", "T,c", "m");
+        mb_node(b, "Mul", "m,S", "a");
+    } else {
+        mb_node(b, "Mul", "c,S", "m");
+        mb_node(b, "Add", "m,T", "a");
+    }
+    mb_node(b, "Relu", "a", "Y");
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin) {
+        mb_value(b, "c", -1, NULL, 1);
+        mb_value(b, "m", -1, NULL, 1);
+        mb_value(b, "a", -1, NULL, 1);
+    }
+}
+
+START_TEST(test_affine_fold)
+{
+    rng = 13u;
+    odet_tensor x = input(4, x_dims);
+    for (int v = 0; v < 3; v++)
+        check_case("per-channel affine", build_affine, v, &x, 1, 1);
+    free(x.data);
+}
+END_TEST
+
+static const int64_t r_dims[4] = {1, 6, 8, 10};
+
+/* ResNet basic block: X -> Conv -> Relu -> Conv -> Add(., X) -> Relu.
+ * Variant 1: Add(X, .) and no final Relu; variant 2: the 3x3 convs have no bias. */
+static void build_block(mbuild *b, int variant, int twin)
+{
+    const int64_t wd[4] = {6, 6, 3, 3}, bd[1] = {6}, pads[4] = {1, 1, 1, 1};
+    mb_value(b, "X", 4, r_dims, 0);
+    mb_init(b, "W1", 4, wd, 0.3f, NULL);
+    mb_init(b, "B1", 1, bd, 0.3f, NULL);
+    mb_init(b, "W2", 4, wd, 0.3f, NULL);
+    mb_init(b, "B2", 1, bd, 0.3f, NULL);
+    mb_attr_ints(b, mb_node(b, "Conv", variant == 2 ? "X,W1" : "X,W1,B1", "c1"), "pads", pads, 4);
+    mb_node(b, "Relu", "c1", "r1");
+    mb_attr_ints(b, mb_node(b, "Conv", variant == 2 ? "r1,W2" : "r1,W2,B2", "c2"), "pads", pads, 4);
+    if (variant == 1) {
+        mb_node(b, "Add", "X,c2", "Y");
+    } else {
+        mb_node(b, "Add", "c2,X", "s");
+        mb_node(b, "Relu", "s", "Y");
+    }
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin) {
+        mb_value(b, "c1", -1, NULL, 1);
+        mb_value(b, "c2", -1, NULL, 1);
+    }
+}
+
+START_TEST(test_residual_block)
+{
+    rng = 9u;
+    odet_tensor x = input(4, r_dims);
+    for (int v = 0; v < 3; v++)
+        check_case("residual block", build_block, v, &x, 1, 2);
+    free(x.data);
+}
+END_TEST
+
+/* Add of two Conv outputs (downsample branch): the later Conv takes the other
+ * as its residual. Variant 1 lists the Add operands the other way round. */
+static void build_two_convs(mbuild *b, int variant, int twin)
+{
+    const int64_t wa[4] = {4, 6, 1, 1}, wb[4] = {4, 6, 3, 3}, bd[1] = {4};
+    const int64_t pads[4] = {1, 1, 1, 1}, st[2] = {2, 2};
+    mb_value(b, "X", 4, r_dims, 0);
+    mb_init(b, "WA", 4, wa, 0.3f, NULL);
+    mb_init(b, "BA", 1, bd, 0.3f, NULL);
+    mb_init(b, "WB", 4, wb, 0.3f, NULL);
+    Onnx__NodeProto *a = mb_node(b, "Conv", "X,WA,BA", "a");
+    mb_attr_ints(b, a, "strides", st, 2);
+    Onnx__NodeProto *c = mb_node(b, "Conv", "X,WB", "c");
+    mb_attr_ints(b, c, "strides", st, 2);
+    mb_attr_ints(b, c, "pads", pads, 4);
+    mb_node(b, "Add", variant ? "c,a" : "a,c", "s");
+    mb_node(b, "Relu", "s", "Y");
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin) {
+        mb_value(b, "a", -1, NULL, 1);
+        mb_value(b, "c", -1, NULL, 1);
+    }
+}
+
+START_TEST(test_add_of_two_convs)
+{
+    rng = 10u;
+    odet_tensor x = input(4, r_dims);
+    for (int v = 0; v < 2; v++)
+        check_case("Add of two convs", build_two_convs, v, &x, 1, 2);
+    free(x.data);
+}
+END_TEST
+
+/* Residuals that broadcast: variant 0: Conv [1,4,8,10] + R [1,4,1,1];
+ * variant 1: Conv [1,4,1,1] + R [1,4,8,10] (the result grows). Both + Relu. */
+static const int64_t rb_small[4] = {1, 4, 1, 1}, rb_big[4] = {1, 4, 8, 10};
+static const int64_t xb_small[4] = {1, 6, 1, 1};
+
+static void build_broadcast(mbuild *b, int variant, int twin)
+{
+    const int64_t wd[4] = {4, 6, 1, 1}, bd[1] = {4};
+    mb_value(b, "X", 4, variant ? xb_small : r_dims, 0);
+    mb_value(b, "R", 4, variant ? rb_big : rb_small, 0);
+    mb_init(b, "W", 4, wd, 0.5f, NULL);
+    mb_init(b, "B", 1, bd, 0.5f, NULL);
+    mb_node(b, "Conv", "X,W,B", "c");
+    mb_node(b, "Add", "c,R", "s");
+    mb_node(b, "Relu", "s", "Y");
+    mb_value(b, "Y", -1, NULL, 1);
+    if (twin)
+        mb_value(b, "c", -1, NULL, 1);
+}
+
+START_TEST(test_broadcast_residual)
+{
+    rng = 11u;
+    for (int v = 0; v < 2; v++) {
+        odet_tensor in[2] = {input(4, v ? xb_small : r_dims), input(4, v ? rb_big : rb_small)};
+        check_case("broadcast residual", build_broadcast, v, in, 2, 1);
+        free(in[0].data);
+        free(in[1].data);
+    }
+}
+END_TEST
+
+/* Graphs that must keep their nodes: the Conv output has a second consumer,
+ * is a graph output, or the activation's bounds are not constants. */
+START_TEST(test_not_fused)
+{
+    rng = 12u;
+    const int64_t wd[4] = {6, 6, 1, 1};
+    odet_tensor x = input(4, r_dims);
+    for (int v = 0; v < 3; v++) {
+        mbuild *b = calloc(1, sizeof *b);
+        ck_assert(b != NULL);
+        mb_value(b, "X", 4, r_dims, 0);
+        mb_init(b, "W", 4, wd, 0.5f, NULL);
+        mb_node(b, "Conv", "X,W", "c");
+        size_t want = 3;
+        if (v == 0) { /* c read by Relu and by Add */
+            mb_node(b, "Relu", "c", "r");
+            mb_node(b, "Add", "r,c", "Y");
+            mb_value(b, "Y", -1, NULL, 1);
+        } else if (v == 1) { /* c is an output */
+            mb_node(b, "Relu", "c", "Y");
+            mb_value(b, "Y", -1, NULL, 1);
+            mb_value(b, "c", -1, NULL, 1);
+            want = 2;
+        } else { /* Clip bound from a graph input */
+            mb_value(b, "lo", 0, NULL, 0);
+            mb_node(b, "Clip", "c,lo", "Y");
+            mb_value(b, "Y", -1, NULL, 1);
+            want = 2;
+        }
+        odet_tensor in[2] = {x, {0}};
+        float lo = -0.25f;
+        in[1].dtype = ODET_FLOAT;
+        in[1].rank = 0;
+        in[1].data = &lo;
+        result r = run_model(b, in, v == 2 ? 2 : 1, 1);
+        ck_assert_msg(r.nodes == want, "case %d: %zu nodes, want %zu", v, r.nodes, want);
+        free(r.y);
+        mb_free(b);
+        free(b);
+    }
+    free(x.data);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("passes");
+    TCase *tc = tcase_create("fuse_conv_act");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_conv_activations);
+    tcase_add_test(tc, test_conv_transpose_activation);
+    tcase_add_test(tc, test_affine_fold);
+    tcase_add_test(tc, test_residual_block);
+    tcase_add_test(tc, test_add_of_two_convs);
+    tcase_add_test(tc, test_broadcast_residual);
+    tcase_add_test(tc, test_not_fused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
