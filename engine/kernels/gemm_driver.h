@@ -80,9 +80,10 @@ _Static_assert(2 * GEMM_DIRECT_ROWS <= GEMM_MC, "direct rows must fit one packed
  * (measured: in place wins up to ~256 columns on Zen 4). */
 #define GEMM_DIRECT_COLS 128
 
-/* Multiply-adds below which one thread does the whole product, and below
- * which a rectangle is not cut further for load balancing. */
-#define GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 18)
+/* Multiply-adds each thread must get (else fewer threads: starting one costs
+ * tens of microseconds), and below which a rectangle is not cut further for
+ * load balancing. */
+#define GEMM_MIN_WORK_PER_THREAD ((int64_t)1 << 21)
 #define GEMM_MIN_WORK_PER_TASK ((int64_t)1 << 20)
 /* Rectangles per thread when there is enough work: lets the dynamic schedule
  * even out threads that run at different speeds. */
