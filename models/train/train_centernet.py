@@ -305,6 +305,13 @@ def cmd_export(a):
         assert err < 1e-4, name
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     onnx.save(proto, a.out)
+    if a.pth_out:
+        # Plain state dict with official CenterNet key names, plus what
+        # load_model needs.
+        torch.save(dict(state_dict=model.state_dict(), model_cfg=ck.get("model_cfg", U.MODEL_CFG),
+                        input_size=n, variant=U.VARIANT, iterations=ck.get("iterations"),
+                        class_names=list(CLASSES), eval_ap50=a.ap50), a.pth_out)
+        print(f"{a.pth_out}: {os.path.getsize(a.pth_out) / 1e6:.2f} MB")
     print(f"{a.out}: opset {common.opset_version(proto)}, {len(proto.graph.node)} nodes, "
           f"{os.path.getsize(a.out) / 1e6:.2f} MB; ops: {' '.join(common.op_types(proto))}")
     return 0
@@ -445,6 +452,7 @@ def main(argv=None):
     x.add_argument("--out", required=True)
     x.add_argument("--ap50", type=float, required=True, help="held-out AP50 to record")
     x.add_argument("--score-threshold", type=float, default=0.3)
+    x.add_argument("--pth-out", help="also write the checkpoint (state dict) here")
     x.add_argument("--check-image", help="image for the graph-vs-PyTorch check (default: noise)")
     c = sub.add_parser("check")
     c.add_argument("--checkpoint", required=True)

@@ -8,6 +8,7 @@
  *   odet/postprocess/assign.h  linear sum assignment (Jonker-Volgenant)
  *   odet/postprocess/decode.h  CenterNet and DETR decoding, DETR matching cost
  *   odet/postprocess/rank.h    IoU-aware ranking (VarifocalNet), score fusion
+ *   odet/postprocess/eval.h    COCO-protocol evaluation (AP, AR)
  */
 #ifndef ODET_POSTPROCESS_H
 #define ODET_POSTPROCESS_H
@@ -19,5 +20,6 @@
 #include "odet/postprocess/assign.h"
 #include "odet/postprocess/decode.h"
 #include "odet/postprocess/rank.h"
+#include "odet/postprocess/eval.h"
 
 #endif
