@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "draw.h"
 #include "odet/detector.h"
 
@@ -60,12 +61,6 @@ static void usage(FILE *f)
 /* Small utilities                                                           */
 /* ------------------------------------------------------------------------ */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int file_exists(const char *p)
 {
@@ -104,23 +99,11 @@ static int is_writable_ext(const char *path)
            strcasecmp(e, ".jpeg") == 0;
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_unit(const char *s, float *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
+    double v;
+    if (cli_parse_unit(s, &v) != 0)
         return -1;
     *out = (float)v;
     return 0;
@@ -394,7 +377,7 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (matches(s, NULL, "--max-detections")) {
             if (!(v = opt_value(argc, argv, &i, s, "--max-detections")))
                 return -1;
-            if (parse_int(v, 1, 100000, &n) != 0) {
+            if (cli_parse_long(v, 1, 100000, &n) != 0) {
                 fprintf(stderr, "detect: --max-detections %s: expected an integer in 1..100000\n",
                         v);
                 return -1;
@@ -403,7 +386,7 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (matches(s, NULL, "--threads")) {
             if (!(v = opt_value(argc, argv, &i, s, "--threads")))
                 return -1;
-            if (parse_int(v, 1, 1024, &n) != 0) {
+            if (cli_parse_long(v, 1, 1024, &n) != 0) {
                 fprintf(stderr, "detect: --threads %s: expected an integer in 1..1024\n", v);
                 return -1;
             }
@@ -581,7 +564,7 @@ int main(int argc, char **argv)
 
     for (size_t i = 0; i < files.n; i++) {
         const char *file = files.v[i];
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         odet_image_buf *img = NULL;
         if (odet_image_load(file, &img, err, sizeof err) != ODET_OK) {
             fprintf(stderr, "detect: %s\n", err);
@@ -590,7 +573,7 @@ int main(int argc, char **argv)
             failed++;
             continue;
         }
-        double decode_ms = now_ms() - t0;
+        double decode_ms = cli_now_ms() - t0;
         odet_results r;
         if (odet_detect(det, odet_image_buf_view(img), &r, err, sizeof err) != ODET_OK) {
             fprintf(stderr, "detect: %s: %s\n", file, err);

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli_util.h"
 #include "coco/coco_json.h"
 #include "odet/detector.h"
 #include "odet/postprocess/eval.h"
@@ -71,21 +72,9 @@ static void usage(FILE *f)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return cli_now_ms() / 1e3;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_args(int argc, char **argv, args *a)
 {
@@ -130,33 +119,31 @@ static int parse_args(int argc, char **argv, args *a)
             a->summary_json = v;
         } else if (IS("-t", "--threshold")) {
             NEED();
-            char *end;
-            a->score_threshold = strtod(v, &end);
-            if (end == v || *end || !(a->score_threshold >= 0.0 && a->score_threshold <= 1.0)) {
+            if (cli_parse_unit(v, &a->score_threshold) != 0) {
                 fprintf(stderr, "detect-eval: --threshold '%s' must be a number in [0, 1]\n", v);
                 return -1;
             }
         } else if (IS("--max-detections", "--max-detections")) {
             NEED();
-            if (parse_long(v, 1, 100000, &a->max_detections)) {
+            if (cli_parse_long(v, 1, 100000, &a->max_detections)) {
                 fprintf(stderr, "detect-eval: --max-detections '%s' must be in 1..100000\n", v);
                 return -1;
             }
         } else if (IS("--threads", "--threads")) {
             NEED();
-            if (parse_long(v, 0, 1024, &a->threads)) {
+            if (cli_parse_long(v, 0, 1024, &a->threads)) {
                 fprintf(stderr, "detect-eval: --threads '%s' must be in 0..1024\n", v);
                 return -1;
             }
         } else if (IS("-j", "--jobs")) {
             NEED();
-            if (parse_long(v, 1, 256, &a->jobs)) {
+            if (cli_parse_long(v, 1, 256, &a->jobs)) {
                 fprintf(stderr, "detect-eval: --jobs '%s' must be in 1..256\n", v);
                 return -1;
             }
         } else if (IS("--limit", "--limit")) {
             NEED();
-            if (parse_long(v, 0, 1L << 30, &a->limit)) {
+            if (cli_parse_long(v, 0, 1L << 30, &a->limit)) {
                 fprintf(stderr, "detect-eval: --limit '%s' must be a count >= 0\n", v);
                 return -1;
             }
