@@ -17,6 +17,8 @@
     X(softmax) \
     X(reduce) \
     X(topk) \
+    X(nms) \
+    X(roi_align) \
     X(unary) \
     X(binary) \
     X(movement) \
