@@ -114,6 +114,31 @@ void odet_graph_free(odet_graph *g)
     free((graph_box *)(void *)g);
 }
 
+size_t odet_graph_release_constant_data(odet_graph *g, int v)
+{
+    if (!g || v < 0 || v >= g->n_values)
+        return 0;
+    odet_value *val = &g->values[v];
+    if (val->kind != ODET_VALUE_CONSTANT || !val->constant || !val->constant->data)
+        return 0;
+    size_t bytes = odet_tensor_bytes(val->constant);
+    free(val->constant->data);
+    val->constant->data = NULL;
+    val->data_released = 1;
+    return bytes;
+}
+
+size_t odet_graph_constant_bytes(const odet_graph *g)
+{
+    size_t total = 0;
+    for (int v = 0; g && v < g->n_values; v++) {
+        const odet_value *val = &g->values[v];
+        if (val->kind == ODET_VALUE_CONSTANT && val->constant && val->constant->data)
+            total += odet_tensor_bytes(val->constant);
+    }
+    return total;
+}
+
 int odet_graph_find_value(const odet_graph *g, const char *name)
 {
     const name_map *m = map_of(g);

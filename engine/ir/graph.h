@@ -66,6 +66,9 @@ typedef struct odet_value {
     int n_consumers;
     int is_output;             /* graph output index + 1, 0 if not an output */
     odet_tensor *constant;     /* CONSTANT: owned tensor + data */
+    int data_released;         /* CONSTANT: data freed at load because every consumer
+                                  packed its own copy (constant->data == NULL; dtype
+                                  and dims stay valid) */
 } odet_value;
 
 typedef struct odet_meta {
@@ -97,6 +100,13 @@ int odet_graph_intern_value(odet_graph *g, const char *name);
 /* Sort nodes topologically, compute producers/consumers, check every input has
  * a source. Reports the offending node by name. */
 odet_status odet_graph_finalize(odet_graph *g, char *err, size_t errlen);
+
+/* Free the data of constant value v (keeping its dtype and dims; data becomes
+ * NULL and data_released is set). Only for constants no op reads the data of
+ * any more. Returns the bytes released. */
+size_t odet_graph_release_constant_data(odet_graph *g, int v);
+/* Bytes of constant data the graph holds (released constants count 0). */
+size_t odet_graph_constant_bytes(const odet_graph *g);
 
 /* ---- attribute access for ops ---- */
 const odet_attr *odet_attr_find(const odet_node *n, const char *name);

@@ -13,7 +13,11 @@
  *
  * Weights: packed in the GEMM's (or transformed to Winograd's) layout once at
  * load by the pack hook when W is a model constant (then shared read-only by
- * everything that runs the model), else per run into scratch.
+ * everything that runs the model), else per run into scratch. When the packed
+ * layout cannot depend on the input shape (always for 1-D and 2-D; for 3-D
+ * unless a 1x3x3 kernel could go Winograd on a depth-1 input), the hook
+ * reports W as replaced and the runtime may release W's data: run() then
+ * sees W->data == NULL and uses the packed copy only.
  *
  * The epilogue adds the bias and, when a load-time pass fused them (internal
  * attributes, see passes/fuse_conv_act.c), a residual input 3 and an
@@ -64,8 +68,11 @@ typedef struct conv_params {
     int residual;
     /* Weights packed at load (pack hook), or NULL: packed_per_group bytes per
      * group at `packed`, made by `kern` from the tensor whose data is
-     * `packed_src`, for Winograd when packed_wino. */
+     * `packed_src`, for Winograd when packed_wino. replaces_w: the pack hook
+     * reported W as replaced, so a W whose data was released (NULL) is that
+     * tensor. */
     int packed_wino;
+    int replaces_w;
     const odet_kernels *kern;
     const void *packed_src;
     char *packed;
@@ -347,10 +354,12 @@ static odet_status conv_infer(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Weights packed at load for this W, or NULL. */
+/* Weights packed at load for this W, or NULL. W == NULL: its data was
+ * released after packing (only ever when the hook reported it replaced). */
 static const conv_params *prepacked(const conv_params *p, const conv_geom *g, const float *W)
 {
-    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get() ||
+    if (!p->packed || (p->packed_src != (const void *)W && !(W == NULL && p->replaces_w)) ||
+        p->kern != odet_kernels_get() ||
         p->packed_mg != g->Mg || p->packed_kc != g->Kc || p->packed_group != g->group ||
         p->packed_wino != is_wino(g))
         return NULL;
@@ -552,6 +561,10 @@ static odet_status conv_run(odet_op_ctx *ctx)
     const int threads = ctx->threads < 1 ? 1 : ctx->threads;
     if (g.N == 0 || g.M == 0 || g.out_sp == 0)
         return ODET_OK; /* a broadcast residual cannot make an empty result non-empty */
+    if (!W && (is_depthwise(&g) || !prepacked(p, &g, W)))
+        return odet_op_fail(ctx, ODET_ERR_INTERNAL,
+                            "the weights were released at load but the packed copy does not "
+                            "apply to this call");
     /* With a residual that broadcasts, the convolution goes to scratch first. */
     const int exact = !p->residual || residual_exact(ctx, &g);
     const conv_scratch_layout l = scratch_layout(&g, p, W, exact, threads);
@@ -637,8 +650,8 @@ static odet_status conv_run(odet_op_ctx *ctx)
 
 /* Pack constant weights once, in the layout of the kernel table run() uses.
  * The parameters move into one block with the packed weights after them. */
-static odet_status conv_pack(odet_node *node, const odet_tensor *const *constants, char *err,
-                             size_t errlen)
+static odet_status conv_pack(odet_node *node, const odet_tensor *const *constants,
+                             uint32_t *replaced, char *err, size_t errlen)
 {
     const conv_params *p = node->params;
     const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
@@ -660,6 +673,12 @@ static odet_status conv_pack(odet_node *node, const odet_tensor *const *constant
     }
     const int wino =
         W->rank == 4 && wino_shape(1, W->dims[2], W->dims[3], st, dl, Cg, Mg);
+    /* 1-D and 2-D: is_wino() at run time sees exactly these values, so the
+     * packed layout is the one run() uses for every input size. 3-D: a 1xKxK
+     * kernel goes Winograd when the input depth is 1 (and unpadded), GEMM
+     * otherwise; only the GEMM layout is packed, so W must stay then. */
+    const int fixed_layout =
+        W->rank != 5 || !wino_shape(W->dims[2], W->dims[3], W->dims[4], st, dl, Cg, Mg);
     const size_t per =
         wino ? kern->f32_wino43_packed_size(Mg, Cg) : kern->f32_gemm_packed_size(Mg, Kc);
     const size_t head = (sizeof *p + 63) / 64 * 64;
@@ -681,6 +700,7 @@ static odet_status conv_pack(odet_node *node, const odet_tensor *const *constant
     np->packed_kc = Kc;
     np->packed_group = p->group;
     np->packed_wino = wino;
+    np->replaces_w = fixed_layout;
     const float *w = W->data;
     for (int64_t grp = 0; grp < p->group; grp++) {
         char *dst = np->packed + (size_t)grp * per;
@@ -692,6 +712,8 @@ static odet_status conv_pack(odet_node *node, const odet_tensor *const *constant
     free(tmp);
     free(node->params);
     node->params = np;
+    if (fixed_layout)
+        *replaced |= 1u << 1;
     return ODET_OK;
 }
 

@@ -8,7 +8,9 @@
  * with the bias and the fused activation in its epilogue, written to scratch
  * and then interleaved into Y (written straight to Y when the stride is 1).
  * The phase weights are packed once at load when W is a model constant and
- * the pads do not depend on the input size.
+ * the pads do not depend on the input size; the packed phases then serve
+ * every input size, so the pack hook reports W as replaced and the runtime
+ * may release W's data (run() then sees W->data == NULL).
  *
  * Otherwise (dilation): col[Mg * k, P] = W_g^T * X_g per block of input
  * positions, col2im scatters col into Y (which starts at the bias), then the
@@ -52,7 +54,8 @@ typedef struct ct_params {
     odet_act act;
     float act_a, act_b;
     /* Phase weights packed at load (pack hook), or NULL: made by `kern` from the
-     * tensor whose data is `packed_src`, for begin pads packed_pad. */
+     * tensor whose data is `packed_src`, for begin pads packed_pad. W's data
+     * may have been released after packing (W->data == NULL then). */
     const odet_kernels *kern;
     const void *packed_src;
     char *packed;
@@ -381,7 +384,8 @@ static void pack_phases(const ct_geom *g, const ct_phases *P, const odet_kernels
 /* Pads the load-time packing assumed match the geometry's. */
 static int prepacked(const ct_params *p, const ct_geom *g, const float *W)
 {
-    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get())
+    if (!p->packed || (p->packed_src != (const void *)W && W != NULL) ||
+        p->kern != odet_kernels_get())
         return 0;
     for (int d = 0; d < 3; d++)
         if (p->packed_pad[d] != g->pad[d])
@@ -710,6 +714,10 @@ static odet_status ct_run(odet_op_ctx *ctx)
     const odet_kernels *kern = odet_kernels_get();
     ct_phases P;
     const ct_scratch_layout l = scratch_layout(&g, p, W, threads, &P);
+    if (!W && !(l.phases && prepacked(p, &g, W)))
+        return odet_op_fail(ctx, ODET_ERR_INTERNAL,
+                            "the weights were released at load but the packed copy does not "
+                            "apply to this call");
     if (layout_bytes(&l) && (!ctx->scratch || ctx->scratch_bytes < layout_bytes(&l)))
         return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
     if (l.phases)
@@ -752,8 +760,8 @@ static odet_status ct_run(odet_op_ctx *ctx)
 }
 
 /* Pack constant phase weights once when the pads are fixed by the attributes. */
-static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants, char *err,
-                           size_t errlen)
+static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
+                           uint32_t *replaced, char *err, size_t errlen)
 {
     const ct_params *p = node->params;
     const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
@@ -816,6 +824,9 @@ static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
     free(P);
     free(node->params);
     node->params = np;
+    /* Pads, strides and dilations come from the attributes alone, so run()
+     * takes the phase path with exactly these pads for every input size. */
+    *replaced |= 1u << 1;
     return ODET_OK;
 }
 

@@ -38,7 +38,9 @@ typedef struct dc_params {
     int has_kernel;
     int64_t kernel[2];
     /* Weights packed at load (pack hook), or NULL: packed_per_group bytes per
-     * group at `packed`, made by `kern` from the tensor whose data is `packed_src`. */
+     * group at `packed`, made by `kern` from the tensor whose data is `packed_src`.
+     * The packed copy serves every input size, so the hook reports W as
+     * replaced and W's data may have been released (W->data == NULL). */
     const odet_kernels *kern;
     const void *packed_src;
     char *packed;
@@ -298,7 +300,8 @@ static odet_status dc_infer(odet_op_ctx *ctx)
 /* Weights packed at load for this W, or NULL. */
 static const dc_params *prepacked(const dc_params *p, const dc_geom *g, const float *W)
 {
-    if (!p->packed || p->packed_src != (const void *)W || p->kern != odet_kernels_get() ||
+    if (!p->packed || (p->packed_src != (const void *)W && W != NULL) ||
+        p->kern != odet_kernels_get() ||
         p->packed_mg != g->Mg || p->packed_kc != g->Kc || p->packed_group != g->G)
         return NULL;
     return p;
@@ -472,6 +475,10 @@ static odet_status dc_run(odet_op_ctx *ctx)
     const int threads = ctx->threads < 1 ? 1 : ctx->threads;
     const int64_t nb_max = col_block(&g);
     const dc_scratch_layout l = scratch_layout(&g, p, W, threads);
+    if (!W && !prepacked(p, &g, W))
+        return odet_op_fail(ctx, ODET_ERR_INTERNAL,
+                            "the weights were released at load but the packed copy does not "
+                            "apply to this call");
     if (!ctx->scratch || ctx->scratch_bytes < l.packed + l.col + l.ws)
         return odet_op_fail(ctx, ODET_ERR_INTERNAL, "scratch buffer missing or too small");
     char *sc = ctx->scratch;
@@ -508,8 +515,8 @@ static odet_status dc_run(odet_op_ctx *ctx)
 
 /* Pack constant weights once, in the layout of the kernel table run() uses.
  * The parameters move into one block with the packed weights after them. */
-static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants, char *err,
-                           size_t errlen)
+static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
+                           uint32_t *replaced, char *err, size_t errlen)
 {
     const dc_params *p = node->params;
     const odet_tensor *W = p && p->iw < node->n_in ? constants[p->iw] : NULL;
@@ -541,6 +548,10 @@ static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
                               np->packed + (size_t)grp * per, 1);
     free(node->params);
     node->params = np;
+    /* Mg, Kc and the groups depend on W and the attributes only: run() uses
+     * this copy for every input size. */
+    if (np->iw < 32) /* p is freed */
+        *replaced |= 1u << np->iw;
     return ODET_OK;
 }
 

@@ -7,7 +7,8 @@
  *                  may have data == NULL (at plan time). Must not read those.
  *   scratch(ctx)   optional: bytes of temporary memory run() needs (shapes set).
  *   run(ctx)       compute. Outputs are allocated with the shapes infer() set.
- *   pack(node)     optional, once at load: precompute from constant inputs.
+ *   pack(node)     optional, once at load: precompute from constant inputs; may
+ *                  report inputs whose data the runtime then releases.
  *
  * Error messages go through odet_op_fail(), which prefixes the node name and
  * op type, so users see e.g. "node 'conv1' (Conv): weight must be rank 4".
@@ -57,9 +58,15 @@ typedef struct odet_op_def {
     /* Optional, called once at load after constant folding and graph passes:
      * constants[i] is input i when it is a model constant, else NULL. May
      * precompute into node->params (e.g. pack weights in a kernel's layout),
-     * which every session then shares read-only. */
-    odet_status (*pack)(odet_node *node, const odet_tensor *const *constants, char *err,
-                        size_t errlen);
+     * which every session then shares read-only.
+     * *replaced (zeroed by the caller) gets bit i set when the precomputed
+     * copy fully replaces constant input i: for every input shape infer()
+     * accepts, neither infer, scratch nor run reads that input's data again
+     * (they may still read its dims/dtype). The runtime then may release the
+     * data (the tensor keeps its shape, data == NULL); run() must report an
+     * error, never crash, if it finds the data gone where it needs it. */
+    odet_status (*pack)(odet_node *node, const odet_tensor *const *constants,
+                        uint32_t *replaced, char *err, size_t errlen);
 } odet_op_def;
 
 /* Look up an op; NULL when unsupported. */

@@ -63,11 +63,44 @@ static odet_status fold_constants(odet_graph *g, char *err, size_t errlen)
     return st;
 }
 
-/* Let ops precompute from their constant inputs (packed weights, ...). */
+/* Let ops precompute from their constant inputs (packed weights, ...).
+ *
+ * A pack hook reports the constant inputs its precomputed copy fully replaces
+ * (see op.h). The data of a constant is released as soon as every use of it
+ * has been packed by a node that replaced it; it stays when any consumer is
+ * an op without a pack hook or did not replace it (e.g. depthwise Conv, a
+ * layout that can change with the input size, a bias), and when it is a
+ * graph output. Releasing right after the last consumer is packed lets
+ * the next nodes' packed copies reuse that memory, which keeps the load peak
+ * down too. The tensor keeps its dtype and dims (shape inference, onnx-info,
+ * model stats); its data becomes NULL. */
 static odet_status pack_nodes(odet_graph *g, char *err, size_t errlen)
 {
     const odet_tensor *consts[64];
+    int *left = calloc((size_t)g->n_values + 1, sizeof *left); /* uses not yet packed */
+    unsigned char *keep = calloc((size_t)g->n_values + 1, 1);  /* a use needs the data */
+    if (!left || !keep) {
+        free(left);
+        free(keep);
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return ODET_ERR_NOMEM;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
+        const odet_node *n = &g->nodes[i];
+        const int packs = n->def->pack && n->n_in <= 64;
+        for (int k = 0; k < n->n_in; k++) {
+            const int v = n->in[k];
+            if (v < 0 || g->values[v].kind != ODET_VALUE_CONSTANT)
+                continue;
+            if (packs && k < 32)
+                left[v]++;
+            else
+                keep[v] = 1;
+        }
+    }
+    odet_status st = ODET_OK;
+    for (int i = 0; i < g->n_nodes && st == ODET_OK; i++) {
         odet_node *n = &g->nodes[i];
         if (!n->def->pack || n->n_in > 64)
             continue;
@@ -75,18 +108,36 @@ static odet_status pack_nodes(odet_graph *g, char *err, size_t errlen)
             const odet_value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
             consts[k] = v && v->kind == ODET_VALUE_CONSTANT ? v->constant : NULL;
         }
-        odet_status st = n->def->pack(n, consts, err, errlen);
+        uint32_t replaced = 0;
+        st = n->def->pack(n, consts, &replaced, err, errlen);
         if (st != ODET_OK)
-            return st;
+            break;
+        /* An input slot listed twice keeps the data unless both were replaced;
+         * any slot not replaced keeps it. */
+        for (int k = 0; k < n->n_in && k < 32; k++) {
+            const int v = n->in[k];
+            if (v < 0 || g->values[v].kind != ODET_VALUE_CONSTANT)
+                continue;
+            if (!((replaced >> k) & 1u))
+                keep[v] = 1;
+            if (--left[v] == 0 && !keep[v] && !g->values[v].is_output)
+                odet_graph_release_constant_data(g, v);
+        }
     }
-    return ODET_OK;
+    free(left);
+    free(keep);
+    return st;
 }
 
+/* `owned`: NULL, or a buffer (holding the file) to free as soon as it has
+ * been parsed, so the file's bytes are gone before packing allocates. */
 static odet_status load_common(const void *buf, size_t len, const char *base_dir,
-                               const char *label, odet_model **out, char *err, size_t errlen)
+                               const char *label, void *owned, odet_model **out, char *err,
+                               size_t errlen)
 {
     odet_graph *g = NULL;
     odet_status st = odet_onnx_parse(buf, len, base_dir, &g, err, errlen);
+    free(owned);
     if (st == ODET_OK)
         st = fold_constants(g, err, errlen);
     if (st == ODET_OK)
@@ -139,9 +190,8 @@ odet_status odet_model_load(const char *path, odet_model **out, char *err, size_
         *(slash == dir ? slash + 1 : slash) = '\0';
     else
         strcpy(dir, ".");
-    st = load_common(buf, len, dir, path, out, err, errlen);
+    st = load_common(buf, len, dir, path, buf, out, err, errlen); /* frees buf */
     free(dir);
-    free(buf);
     return st;
 }
 
@@ -154,7 +204,7 @@ odet_status odet_model_load_buffer(const void *buf, size_t len, const char *base
         return ODET_ERR_INVALID_ARG;
     }
     *out = NULL;
-    return load_common(buf, len, base_dir, NULL, out, err, errlen);
+    return load_common(buf, len, base_dir, NULL, NULL, out, err, errlen);
 }
 
 void odet_model_free(odet_model *m)

@@ -133,7 +133,8 @@ static int bench_conv(int transpose, int argc, char **argv)
         return 1;
     }
     const odet_tensor *in[3] = {&X, &Wt, &B}, *consts[3] = {NULL, &Wt, &B};
-    if (def->pack && def->pack(&node, consts, err, sizeof err) != ODET_OK) {
+    uint32_t replaced = 0;
+    if (def->pack && def->pack(&node, consts, &replaced, err, sizeof err) != ODET_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ir/graph.h"
+#include "kernels/kernels.h"
 #include "odet/engine.h"
 #include "odet/tensor_io.h"
 #include "ops/op.h"
@@ -36,6 +37,7 @@ typedef struct test_node {
     odet_attr attrs[16];
     int64_t ints[16][8]; /* storage of INTS attributes, by attribute slot */
     int ins[8], outs[8];
+    uint32_t replaced; /* inputs the last pack hook call reported as replaced */
 } test_node;
 
 static test_node *node_new(const char *domain, const char *op, int opset, int n_in)
@@ -137,7 +139,9 @@ typedef struct run_result {
 } run_result;
 
 /* Prepare + infer + run one node; the output is allocated here. With `pack`,
- * the op's pack hook runs after prepare with every input but X as a constant. */
+ * the op's pack hook runs after prepare with every input but X as a constant,
+ * and the inputs it reports as replaced then run with data == NULL, as after
+ * the runtime released them (odet_graph_release_constant_data). */
 static run_result run_node_packed(test_node *t, const odet_tensor *const *in, int n_in,
                                   odet_tensor *out, int threads, int pack);
 
@@ -160,16 +164,30 @@ static run_result run_node_packed(test_node *t, const odet_tensor *const *in, in
         if (r.st != ODET_OK)
             return r;
     }
+    odet_tensor released[8];
+    const odet_tensor *in_run[8];
+    ck_assert(n_in <= 8);
+    for (int i = 0; i < n_in; i++)
+        in_run[i] = in[i];
     if (pack && def->pack) {
         const odet_tensor *consts[8] = {NULL};
         for (int i = 1; i < n_in && i < 8; i++)
             consts[i] = in[i];
-        r.st = def->pack(&t->node, consts, r.err, sizeof r.err);
+        uint32_t replaced = 0;
+        r.st = def->pack(&t->node, consts, &replaced, r.err, sizeof r.err);
         if (r.st != ODET_OK) {
             free(t->node.params);
             t->node.params = NULL;
             return r;
         }
+        ck_assert_msg((replaced & 1u) == 0, "input 0 is not a constant but was replaced");
+        for (int i = 1; i < n_in; i++)
+            if (((replaced >> i) & 1u) && in[i]) {
+                released[i] = *in[i];
+                released[i].data = NULL;
+                in_run[i] = &released[i];
+            }
+        t->replaced = replaced;
     }
     odet_tensor *outs[1] = {out};
     odet_op_ctx ctx;
@@ -178,7 +196,7 @@ static run_result run_node_packed(test_node *t, const odet_tensor *const *in, in
     ctx.params = t->node.params;
     ctx.n_in = n_in;
     ctx.n_out = 1;
-    ctx.in = in;
+    ctx.in = in_run;
     ctx.out = outs;
     ctx.threads = threads;
     ctx.err = r.err;
@@ -460,6 +478,19 @@ static void check_conv(const conv_cfg *c)
         }
         ck_assert_msg(bad < 0, "%s pack=%d: Y[%lld] = %.7g, want %.7g (terms %.4g)", desc, pack,
                       (long long)bad, g, bad < 0 ? 0.0 : want[bad], bad < 0 ? 0.0 : mag[bad]);
+        if (pack) {
+            /* W is replaced by its packed copy (and ran released above) unless
+             * depthwise (never packed) or a 3-D 1x3x3 kernel whose layout
+             * (Winograd at depth 1, else GEMM) depends on the input. */
+            const int64_t cg = c->C / c->group, mg = c->M / c->group;
+            int want_rep = cg > 1 && c->M > 0;
+            if (c->nsp == 3 && c->k[0] == 1 && c->k[1] == 3 && c->k[2] == 3 && c->s[1] == 1 &&
+                c->s[2] == 1 && c->d[1] == 1 && c->d[2] == 1 && cg >= 8 && mg >= 8 &&
+                odet_kernels_get()->f32_wino43_conv)
+                want_rep = 0;
+            ck_assert_msg(t->replaced == (want_rep ? 2u : 0u), "%s: pack replaced 0x%x", desc,
+                          (unsigned)t->replaced);
+        }
         free(Y.data);
         free(t);
     }
@@ -713,6 +744,43 @@ START_TEST(test_conv_errors)
 }
 END_TEST
 
+/* Weights whose data is gone (released at load) where no packed copy applies:
+ * an error from run(), never a crash. Depthwise is never packed; a GEMM Conv,
+ * ConvTranspose and DeformConv here were not packed either. */
+START_TEST(test_released_weights_without_packed_copy)
+{
+    static const struct {
+        const char *op;
+        int64_t group, wd[4];
+    } cases[] = {
+        {"Conv", 4, {4, 1, 3, 3}},
+        {"Conv", 1, {2, 4, 3, 3}},
+        {"ConvTranspose", 1, {4, 2, 3, 3}},
+        {"DeformConv", 1, {2, 4, 3, 3}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int deform = !strcmp(cases[i].op, "DeformConv");
+        int64_t xd[4] = {1, 4, 5, 5}, od[4] = {1, 18, 3, 3};
+        odet_tensor X = tensor(ODET_FLOAT, 4, xd), W = tensor(ODET_FLOAT, 4, cases[i].wd);
+        odet_tensor O = tensor(ODET_FLOAT, 4, od), Y;
+        memset(&Y, 0, sizeof Y);
+        free(W.data);
+        W.data = NULL;
+        test_node *t = node_new("", cases[i].op, deform ? 19 : 11, deform ? 3 : 2);
+        if (cases[i].group != 1)
+            attr_int(t, "group", cases[i].group);
+        const odet_tensor *in[3] = {&X, &W, &O};
+        run_result r = run_node(t, in, deform ? 3 : 2, &Y, 1);
+        ck_assert_msg(r.st == ODET_ERR_INTERNAL && strstr(r.err, "released"), "%s: %s (%s)",
+                      cases[i].op, r.err, odet_status_str(r.st));
+        free(X.data);
+        free(O.data);
+        free(Y.data);
+        free(t);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ ConvTranspose */
 
 /* Output size and begin pad per dim, straight from the spec; 0 if invalid. */
@@ -815,6 +883,8 @@ static void check_ct(const conv_cfg *c)
         int64_t bad = mismatch(&Y, want, odet_tensor_numel(&Y), &g);
         ck_assert_msg(bad < 0, "%s pack=%d: Y[%lld] = %.7g, want %.7g", desc, pack,
                       (long long)bad, g, bad < 0 ? 0.0 : want[bad]);
+        ck_assert_msg(t->replaced == 0u || t->replaced == 2u, "%s: replaced 0x%x", desc,
+                      (unsigned)t->replaced);
         free(Y.data);
         free(t);
     }
@@ -1044,6 +1114,13 @@ static void check_deform(const dc_cfg *c, int variant)
     }
     run_result r = run_node_packed(t, in, n_in, &Y, c->threads, c->threads == 2);
     ck_assert_msg(r.st == ODET_OK, "variant %d: %s", variant, r.err);
+    if (c->threads == 2) { /* packed: exactly W (wherever the variant has it) is replaced */
+        int wi = 0;
+        while (in[wi] != &W)
+            wi++;
+        ck_assert_msg(t->replaced == 1u << wi, "variant %d: replaced 0x%x, W is input %d",
+                      variant, (unsigned)t->replaced, wi);
+    }
     ck_assert_int_eq(Y.dims[2], OH);
     ck_assert_int_eq(Y.dims[3], OW);
     double *want = naive_deform(c, X.data, W.data, O.data, c->mask ? Mk.data : NULL,
@@ -1216,6 +1293,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, test_conv_winograd);
     tcase_add_test(tc, test_conv_opset1_and_zero_batch);
     tcase_add_test(tc, test_conv_errors);
+    tcase_add_test(tc, test_released_weights_without_packed_copy);
     suite_add_tcase(s, tc);
     TCase *tt = tcase_create("conv_transpose");
     tcase_set_timeout(tt, 300);

@@ -8,15 +8,26 @@
  * followed by each activation the fusion knows, per-channel Mul / Add
  * constants folded into the weights (frozen batch norm), Conv + residual Add (+ Relu),
  * Add of two Conv outputs, residuals that broadcast, and graphs that must not
- * be fused. */
+ * be fused.
+ *
+ * Release of packed weights (TCase "release"): after packing, the data of a
+ * constant every consumer replaced with its packed copy is freed. Models with
+ * Conv (GEMM and Winograd layouts), ConvTranspose, depthwise Conv and shared
+ * weights run on several input sizes in one session, bit-identical to twins
+ * that keep the weights (listed as graph outputs) and to twins that feed them
+ * as graph inputs (packed per run); odet_graph_constant_bytes() shows the
+ * bytes released. The suite also runs with ODET_ISA=scalar (meson). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/graph.h"
+#include "kernels/kernels.h"
 #include "odet/engine.h"
 #include "onnx.pb-c.h"
+#include "runtime/runtime.h"
 
 /* ------------------------------------------------------------------ model builder */
 
@@ -144,8 +155,10 @@ static Onnx__TypeProto *mb_type(mbuild *b, int rank, const int64_t *dims)
         Onnx__TensorShapeProto__Dimension *d = mb_alloc(b, sizeof *d);
         Onnx__TensorShapeProto__Dimension di = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
         *d = di;
-        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d->dim_value = dims[i];
+        if (dims[i] >= 0) { /* else a dynamic dim */
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = dims[i];
+        }
         sh->dim[i] = d;
     }
     sh->n_dim = (size_t)rank;
@@ -633,6 +646,268 @@ START_TEST(test_not_fused)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ release of packed weights */
+
+/* How a release case builds its weights. */
+enum { REL_CONST = 0, /* initializers: released where every consumer packed them */
+       REL_KEPT,      /* initializers also listed as graph outputs: never released */
+       REL_INPUTS,    /* graph inputs fed at run time: packed per run */
+       REL_MODES };
+
+#define REL_MAX_W 8
+
+typedef struct relcase {
+    int mode;
+    int n_w;
+    const char *name[REL_MAX_W];
+    odet_tensor w[REL_MAX_W]; /* values (owned) */
+    int released[REL_MAX_W];  /* expected after load in REL_CONST */
+} relcase;
+
+/* A weight of the case: random values from rng, added as the mode wants. */
+static void rel_weight(mbuild *b, relcase *c, const char *name, int rank, const int64_t *dims,
+                       float scale, int released)
+{
+    ck_assert(c->n_w < REL_MAX_W);
+    odet_tensor t = input(rank, dims); /* values 2 * frand() */
+    int64_t n = odet_tensor_numel(&t);
+    for (int64_t i = 0; i < n; i++)
+        ((float *)t.data)[i] *= 0.5f * scale;
+    c->name[c->n_w] = name;
+    c->w[c->n_w] = t;
+    c->released[c->n_w] = released;
+    c->n_w++;
+    if (c->mode == REL_INPUTS)
+        mb_value(b, name, rank, dims, 0);
+    else
+        mb_init(b, name, rank, dims, 0.0f, t.data);
+}
+
+/* After the model's own outputs: the weights as outputs too in REL_KEPT. */
+static void rel_finish(mbuild *b, relcase *c)
+{
+    if (c->mode == REL_KEPT)
+        for (int i = 0; i < c->n_w; i++)
+            mb_value(b, c->name[i], -1, NULL, 1);
+}
+
+static void rel_free(relcase *c)
+{
+    for (int i = 0; i < c->n_w; i++)
+        free(c->w[i].data);
+}
+
+typedef void (*rel_build_fn)(mbuild *b, relcase *c);
+
+/* Outputs [0, n_cmp) of every run, concatenated, of one mode. */
+typedef struct relrun {
+    float *y;
+    size_t n;
+} relrun;
+
+/* Build the case in `mode`, load it, check what was released (REL_CONST),
+ * run it on every input shape in one session (twice per shape) and collect
+ * outputs [0, n_cmp). */
+static relrun rel_run(rel_build_fn fn, int mode, int xrank, const int64_t (*xdims)[5],
+                      int n_sizes, int n_cmp, int threads)
+{
+    mbuild *b = calloc(1, sizeof *b);
+    relcase c;
+    memset(&c, 0, sizeof c);
+    ck_assert(b != NULL);
+    c.mode = mode;
+    rng = 4242u;
+    fn(b, &c);
+    rel_finish(b, &c);
+    size_t len;
+    uint8_t *buf = mb_pack(b, &len);
+    char err[ODET_ERRBUF_SIZE];
+    odet_model *m = NULL;
+    ck_assert_msg(odet_model_load_buffer(buf, len, NULL, &m, err, sizeof err) == ODET_OK, "%s",
+                  err);
+    const odet_graph *g = odet_model_graph(m);
+    odet_model_stats ms;
+    odet_model_get_stats(m, &ms);
+    /* Every constant's bytes before packing (stats count dims, data or not),
+     * minus the released ones, is what the graph still holds. */
+    size_t released = 0;
+    for (int i = 0; i < c.n_w; i++) {
+        if (mode == REL_INPUTS)
+            continue;
+        int v = odet_graph_find_value(g, c.name[i]);
+        ck_assert_msg(v >= 0, "%s not found", c.name[i]);
+        const odet_value *val = &g->values[v];
+        ck_assert_msg(val->kind == ODET_VALUE_CONSTANT && val->constant, "%s", c.name[i]);
+        const int want = mode == REL_CONST && c.released[i];
+        ck_assert_msg(val->data_released == want, "mode %d: %s released = %d, want %d", mode,
+                      c.name[i], val->data_released, want);
+        ck_assert_msg((val->constant->data == NULL) == want, "%s: data %p", c.name[i],
+                      val->constant->data);
+        /* shapes stay for shape inference and tools */
+        ck_assert_int_eq(val->constant->rank, c.w[i].rank);
+        for (int d = 0; d < c.w[i].rank; d++)
+            ck_assert_int_eq(val->constant->dims[d], c.w[i].dims[d]);
+        if (want)
+            released += odet_tensor_bytes(&c.w[i]);
+    }
+    ck_assert_uint_eq(odet_graph_constant_bytes(g), ms.weight_bytes - released);
+
+    odet_session *s = NULL;
+    odet_session_options opt = {threads};
+    ck_assert_int_eq(odet_session_create(m, &opt, &s, err, sizeof err), ODET_OK);
+    relrun r = {NULL, 0};
+    for (int k = 0; k < n_sizes; k++) {
+        odet_tensor in[1 + REL_MAX_W];
+        rng = 777u + (unsigned)k;
+        in[0] = input(xrank, xdims[k]);
+        size_t n_in = 1;
+        if (mode == REL_INPUTS)
+            for (int i = 0; i < c.n_w; i++)
+                in[n_in++] = c.w[i];
+        for (int rep = 0; rep < 2; rep++) {
+            ck_assert_msg(odet_session_run(s, in, n_in, err, sizeof err) == ODET_OK,
+                          "mode %d size %d: %s", mode, k, err);
+            for (int o = 0; o < n_cmp; o++) {
+                const odet_tensor *y = odet_session_output(s, (size_t)o);
+                ck_assert(y != NULL && y->dtype == ODET_FLOAT);
+                size_t n = (size_t)odet_tensor_numel(y);
+                r.y = realloc(r.y, (r.n + n + 1) * sizeof(float));
+                ck_assert(r.y != NULL);
+                memcpy(r.y + r.n, y->data, n * sizeof(float));
+                r.n += n;
+            }
+        }
+        free(in[0].data);
+    }
+    odet_session_free(s);
+    odet_model_free(m);
+    rel_free(&c);
+    mb_free(b);
+    free(b);
+    return r;
+}
+
+/* Run the case in every mode: outputs must be bit-identical. */
+static void rel_check(const char *what, rel_build_fn fn, int xrank, const int64_t (*xdims)[5],
+                      int n_sizes, int n_cmp)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        relrun r[REL_MODES];
+        for (int mode = 0; mode < REL_MODES; mode++)
+            r[mode] = rel_run(fn, mode, xrank, xdims, n_sizes, n_cmp, threads);
+        for (int mode = 1; mode < REL_MODES; mode++) {
+            ck_assert_uint_eq(r[mode].n, r[0].n);
+            for (size_t i = 0; i < r[0].n; i++)
+                ck_assert_msg(memcmp(&r[0].y[i], &r[mode].y[i], sizeof(float)) == 0,
+                              "%s, %d threads: value %zu is %.9g with released weights, %.9g "
+                              "in mode %d",
+                              what, threads, i, r[0].y[i], r[mode].y[i], mode);
+        }
+        for (int mode = 0; mode < REL_MODES; mode++)
+            free(r[mode].y);
+    }
+}
+
+static void rel_pads(mbuild *b, Onnx__NodeProto *n, int nsp, int64_t p)
+{
+    int64_t pads[6] = {p, p, p, p, p, p};
+    mb_attr_ints(b, n, "pads", pads, (size_t)(2 * nsp));
+}
+
+/* Conv 3x3 (Winograd where the kernels have it) + bias + Relu, pointwise Conv,
+ * depthwise Conv (kept), ConvTranspose stride 2, Conv 3x3 stride 2. */
+static void build_rel_chain(mbuild *b, relcase *c)
+{
+    const int64_t xd[4] = {1, 16, -1, -1};
+    const int64_t wa[4] = {16, 16, 3, 3}, ba[1] = {16}, wb[4] = {8, 16, 1, 1};
+    const int64_t wd[4] = {8, 1, 3, 3}, wt[4] = {8, 8, 4, 4}, ws[4] = {8, 8, 3, 3};
+    const int64_t s2[2] = {2, 2};
+    mb_value(b, "X", 4, xd, 0);
+    rel_weight(b, c, "Wa", 4, wa, 0.3f, 1);
+    rel_weight(b, c, "Ba", 1, ba, 0.5f, 0); /* bias: read by run() */
+    rel_weight(b, c, "Wb", 4, wb, 0.5f, 1);
+    rel_weight(b, c, "Wd", 4, wd, 0.5f, 0); /* depthwise: never packed */
+    rel_weight(b, c, "Wt", 4, wt, 0.3f, 1);
+    rel_weight(b, c, "Ws", 4, ws, 0.3f, 1);
+    rel_pads(b, mb_node(b, "Conv", "X,Wa,Ba", "a"), 2, 1);
+    mb_node(b, "Relu", "a", "ar");
+    mb_node(b, "Conv", "ar,Wb", "bb");
+    Onnx__NodeProto *n = mb_node(b, "Conv", "bb,Wd", "d");
+    rel_pads(b, n, 2, 1);
+    Onnx__AttributeProto *ga = mb_attr(b, n, "group");
+    ga->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    ga->has_i = 1;
+    ga->i = 8;
+    n = mb_node(b, "ConvTranspose", "d,Wt", "t");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    rel_pads(b, n, 2, 1);
+    n = mb_node(b, "Conv", "t,Ws", "Y");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    rel_pads(b, n, 2, 1);
+    mb_value(b, "Y", -1, NULL, 1);
+}
+
+/* Shared weights: Wsh feeds two Convs (both pack it: released); Wk feeds a
+ * Conv and a Mul (kept); Wo feeds a Conv and is a graph output (kept). */
+static void build_rel_shared(mbuild *b, relcase *c)
+{
+    const int64_t xd[4] = {1, 8, -1, -1}, w3[4] = {8, 8, 3, 3}, w1[4] = {8, 8, 1, 1};
+    mb_value(b, "X", 4, xd, 0);
+    rel_weight(b, c, "Wsh", 4, w3, 0.3f, 1);
+    rel_weight(b, c, "Wk", 4, w1, 0.5f, 0);
+    rel_weight(b, c, "Wo", 4, w1, 0.5f, 0);
+    rel_pads(b, mb_node(b, "Conv", "X,Wsh", "c1"), 2, 1);
+    rel_pads(b, mb_node(b, "Conv", "c1,Wsh", "c2"), 2, 1);
+    mb_node(b, "Conv", "c2,Wk", "c3");
+    mb_node(b, "Mul", "c3,Wk", "Y");
+    mb_node(b, "Conv", "c2,Wo", "Y2");
+    mb_value(b, "Y", -1, NULL, 1);
+    mb_value(b, "Y2", -1, NULL, 1);
+    if (c->mode == REL_CONST)
+        mb_value(b, "Wo", -1, NULL, 1);
+}
+
+/* 3-D: a 1x3x3 kernel runs Winograd at depth 1 and GEMM otherwise when the
+ * kernels have Winograd, so its weights stay then; a 3x3x3 kernel is GEMM at
+ * every size (released). */
+static void build_rel_3d(mbuild *b, relcase *c)
+{
+    const int64_t xd[5] = {1, 8, -1, -1, -1}, w133[5] = {8, 8, 1, 3, 3};
+    const int64_t w333[5] = {8, 8, 3, 3, 3};
+    const int64_t pads[6] = {0, 1, 1, 0, 1, 1};
+    mb_value(b, "X", 5, xd, 0);
+    rel_weight(b, c, "W133", 5, w133, 0.3f, odet_kernels_get()->f32_wino43_conv == NULL);
+    rel_weight(b, c, "W333", 5, w333, 0.2f, 1);
+    Onnx__NodeProto *n = mb_node(b, "Conv", "X,W133", "a");
+    mb_attr_ints(b, n, "pads", pads, 6);
+    rel_pads(b, mb_node(b, "Conv", "a,W333", "Y"), 3, 1);
+    mb_value(b, "Y", -1, NULL, 1);
+}
+
+START_TEST(test_release_chain)
+{
+    /* sizes in one session: re-plans each time, back to an earlier size last */
+    static const int64_t sizes[][5] = {{1, 16, 16, 16}, {1, 16, 5, 7}, {1, 16, 1, 1},
+                                       {1, 16, 9, 4},   {1, 16, 33, 20}, {1, 16, 16, 16}};
+    rel_check("chain", build_rel_chain, 4, sizes, 6, 1);
+}
+END_TEST
+
+START_TEST(test_release_shared)
+{
+    static const int64_t sizes[][5] = {{1, 8, 12, 12}, {1, 8, 3, 5}, {1, 8, 12, 12}};
+    rel_check("shared", build_rel_shared, 4, sizes, 3, 2);
+}
+END_TEST
+
+START_TEST(test_release_3d_layout_choice)
+{
+    static const int64_t sizes[][5] = {
+        {1, 8, 1, 10, 9}, {1, 8, 3, 10, 9}, {1, 8, 1, 6, 6}, {1, 8, 2, 5, 5}};
+    rel_check("3-D", build_rel_3d, 5, sizes, 4, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("passes");
@@ -646,6 +921,12 @@ int main(void)
     tcase_add_test(tc, test_broadcast_residual);
     tcase_add_test(tc, test_not_fused);
     suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("release");
+    tcase_set_timeout(tr, 120);
+    tcase_add_test(tr, test_release_chain);
+    tcase_add_test(tr, test_release_shared);
+    tcase_add_test(tr, test_release_3d_layout_choice);
+    suite_add_tcase(s, tr);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

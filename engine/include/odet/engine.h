@@ -1,7 +1,9 @@
 /* odet engine: load ONNX models and run them on the CPU.
  *
  * Life cycle:
- *   odet_model_load()      parse + validate the file, fold constants, pack weights.
+ *   odet_model_load()      parse + validate the file, fold constants, pack weights
+ *                          (a weight only read through its packed copy is not
+ *                          kept twice: its original data is freed).
  *                          A model is immutable afterwards and may be shared by
  *                          any number of sessions (also from several threads).
  *   odet_session_create()  per-caller execution state (arena, scratch, threads).
@@ -124,7 +126,8 @@ typedef struct odet_model_stats {
     size_t nodes;          /**< nodes executed per run before plan-time folding */
     size_t initializers;
     int64_t parameters;    /**< elements in all initializers */
-    size_t weight_bytes;
+    size_t weight_bytes;   /**< their bytes by shape (also of those whose data was
+                                freed at load, held only as packed copies) */
 } odet_model_stats;
 void odet_model_get_stats(const odet_model *m, odet_model_stats *st);
 
