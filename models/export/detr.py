@@ -64,10 +64,12 @@ class FrozenBatchNorm2d(nn.Module):
 
 
 class Backbone(nn.Module):
-    def __init__(self, body: ResNet):
+    def __init__(self, body: ResNet, return_layer: str = "layer4"):
         super().__init__()
-        self.body = IntermediateLayerGetter(body, return_layers={"layer4": "0"})
-        self.num_channels = body.out_channels[-1]
+        # DETR uses C5 (layer4).  A shallower stage (e.g. "layer3": C4, stride
+        # 16) drops the later stages from the module (IntermediateLayerGetter).
+        self.body = IntermediateLayerGetter(body, return_layers={return_layer: "0"})
+        self.num_channels = body.out_channels[int(return_layer[-1]) - 1]
 
     def forward(self, x: Tensor, m: Tensor):
         out = []
@@ -320,6 +322,27 @@ CONFIGS = {
     "small": dict(layers=(1, 1, 1, 1), widths=(4, 8, 12, 16), stem_width=8,
                   d_model=32, nhead=8, enc=2, dec=2, ffn=64, queries=10,
                   num_classes=5, input_hw=(96, 160)),
+    # Trained on the synthetic shapes (models/train/train_detr.py, TRAINING.md).
+    # Trunk: the compact ResNet-18 layout of the shapes CenterNet (basic
+    # blocks, stem 16, widths 16/32/64/128; initialised from
+    # models/default/centernet_shapes.pth), cut after layer3: the transformer
+    # reads C4 (stride 16, 16x16 tokens at 256x256), which suits the small
+    # objects better than C5's 8x8.  BGR input with CenterNet's mean/std
+    # (what the trunk was trained with), YOLO letterbox with grey 114 bars.
+    "shapes": dict(block="basic", layers=(2, 2, 2, 2), widths=(16, 32, 64, 128),
+                   stem_width=16, return_layer="layer3",
+                   d_model=128, nhead=4, enc=2, dec=3, ffn=256, queries=25,
+                   num_classes=8, input_hw=(256, 256),
+                   variant="detr_r18w16c4_shapes",
+                   # = synth.CLASSES (models/train/synth/shapes.py)
+                   class_names=("circle", "square", "triangle", "star", "cross", "ring",
+                                "heart", "arrow"),
+                   mean=(0.40789654, 0.44719302, 0.47026115),
+                   std=(0.28863828, 0.27408164, 0.27809835),
+                   channel_order="BGR",
+                   metadata={"odet.preprocess": "letterbox",
+                             "odet.score_threshold": "0.3",
+                             "odet.max_detections": "100"}),
 }
 
 MEAN_RGB = (0.485, 0.456, 0.406)
@@ -328,30 +351,33 @@ STD_RGB = (0.229, 0.224, 0.225)
 
 def build(size: str):
     cfg = CONFIGS[size]
-    body = ResNet("bottleneck", cfg["layers"], cfg["widths"], cfg["stem_width"],
-                  norm_layer=FrozenBatchNorm2d)
+    body = ResNet(cfg.get("block", "bottleneck"), cfg["layers"], cfg["widths"],
+                  cfg["stem_width"], norm_layer=FrozenBatchNorm2d)
     d = cfg["d_model"]
-    backbone = Joiner(Backbone(body), PositionEmbeddingSine(d // 2, normalize=True))
+    backbone = Joiner(Backbone(body, cfg.get("return_layer", "layer4")),
+                      PositionEmbeddingSine(d // 2, normalize=True))
     transformer = Transformer(d_model=d, nhead=cfg["nhead"], num_encoder_layers=cfg["enc"],
                               num_decoder_layers=cfg["dec"], dim_feedforward=cfg["ffn"],
                               dropout=0.1, return_intermediate_dec=True)
     nc = cfg["num_classes"]
     model = DETR(backbone, transformer, nc, cfg["queries"])
     h, w = cfg["input_hw"]
-    names = coco.COCO91 if nc == 91 else coco.generic(nc)
+    names = cfg.get("class_names") or (coco.COCO91 if nc == 91 else coco.generic(nc))
     spec = dict(
         input_shapes=[(1, 3, h, w)], input_names=["images"],
         output_names=["pred_logits", "pred_boxes"],
         metadata={
             "odet.arch": "detr",
-            "odet.variant": f"detr_r50_{size}",
+            "odet.variant": cfg.get("variant", f"detr_r50_{size}"),
             "odet.input_size": f"{h}x{w}",
-            "odet.mean": csv(MEAN_RGB), "odet.std": csv(STD_RGB),
-            "odet.channel_order": "RGB",
+            "odet.mean": csv(cfg.get("mean", MEAN_RGB)),
+            "odet.std": csv(cfg.get("std", STD_RGB)),
+            "odet.channel_order": cfg.get("channel_order", "RGB"),
             "odet.num_classes": str(nc),
             "odet.class_names": csv(names),
             "odet.num_queries": str(cfg["queries"]),
             "odet.logits_activation": "softmax_last_is_no_object",
             "odet.box_format": "cxcywh_normalized",
+            **cfg.get("metadata", {}),
         })
     return model, spec

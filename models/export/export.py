@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Export a detector to ONNX.
 
-    export.py --arch centernet|centernet_dcn|detr|vfnet --size small|full
+    export.py --arch centernet|centernet_dcn|detr|vfnet --size small|full|shapes
               --out FILE [--checkpoint FILE] [--seed S]
               [--ops-out FILE] [--data-dir DIR] [--input-seed S]
 
@@ -30,7 +30,7 @@ import common  # noqa: E402
 import resnet  # noqa: E402
 
 ARCHS = ("centernet", "centernet_dcn", "detr", "vfnet")
-SIZES = ("small", "full")
+SIZES = ("small", "full", "shapes")  # shapes: trained on the synthetic dataset
 
 
 def build(arch: str, size: str):

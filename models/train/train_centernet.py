@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import centernet_train_utils as U  # noqa: E402
+import train_common as C  # noqa: E402
 import torch  # noqa: E402
 from synth import CLASSES, Config  # noqa: E402
 
@@ -89,11 +90,7 @@ class BatchStream(torch.utils.data.IterableDataset):
 
     def __iter__(self):
         a = self.a
-        info = torch.utils.data.get_worker_info()
-        wid = info.id if info else 0
-        rng = np.random.default_rng([a.seed, wid])
-        torch.set_num_threads(1)
-        U.cv2.setNumThreads(1)
+        rng = C.worker_rng(a.seed)
         names = ("input", "hm", "wh", "reg", "ind", "mask")
         while True:
             idx = rng.integers(0, len(self.data), a.batch)
@@ -408,11 +405,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
-    t.add_argument("--out-dir", required=True)
-    t.add_argument("--cache-dir", default="/tmp/odet_cn/cache")
-    t.add_argument("--train-seeds", default="1-8", help="e.g. 1-8 or 1,2,5")
-    t.add_argument("--per-seed", type=int, default=1000)
-    t.add_argument("--size-range", type=int, nargs=2, default=(192, 512))
+    C.add_data_args(t)
     t.add_argument("--input-size", type=int, default=256)
     t.add_argument("--crop", type=int, default=192,
                    help="train on random CROPxCROP windows of the input square (0: full)")
@@ -430,15 +423,7 @@ def main(argv=None):
                    help="He init + zero last BN gamma per residual block (1) or PyTorch defaults (0)")
     t.add_argument("--wh-weight", type=float, default=0.1)
     t.add_argument("--off-weight", type=float, default=1.0)
-    t.add_argument("--eval-seed", type=int, default=9001)
-    t.add_argument("--eval-count", type=int, default=300)
-    t.add_argument("--eval-every", type=float, default=10.0, help="minutes (0: never)")
-    t.add_argument("--log-every", type=float, default=30.0, help="seconds")
-    t.add_argument("--threads", type=int, default=1,
-                   help="torch threads (1 is several times faster than 2 on a busy 2-core machine)")
-    t.add_argument("--workers", type=int, default=1, help="data loader processes")
-    t.add_argument("--jobs", type=int, default=2, help="rendering processes")
-    t.add_argument("--seed", type=int, default=0)
+    C.add_run_args(t, eval_every=10.0, jobs=2)
     e = sub.add_parser("eval")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--seed", type=int, default=9001)
