@@ -148,10 +148,9 @@ def train(a):
         prefetch_factor=4 if a.workers else 2, persistent_workers=a.workers > 0))
 
     model.train()
-    t_start = time.time()
-    it = 0
-    sm = None
-    last_log = last_ck = last_eval = t_start
+    book = C.LoopBook(a, decay=0.95)
+    t_start = book.t_start
+    it, sm = 0, None
     while True:
         elapsed = time.time() - t_start
         p = progress(it, elapsed)
@@ -167,24 +166,20 @@ def train(a):
         loss.backward()
         opt.step()
         it += 1
-        cur = dict(loss=float(loss), **parts)
-        sm = cur if sm is None else {k: 0.95 * sm[k] + 0.05 * cur[k] for k in cur}
-        now = time.time()
-        if now - last_log >= a.log_every or it <= 3:
-            ips = it * a.batch / (now - t_start)
+        sm = book.update(dict(loss=float(loss), **parts))
+        do_log, do_ck, do_eval = book.due(it)
+        if do_log:
+            ips, el = book.speed(it)
             log(f"it {it} p {p:.3f} lr {lr:.2e} loss {sm['loss']:.3f} hm {sm['hm']:.3f} "
-                f"wh {sm['wh']:.3f} off {sm['off']:.3f} | {ips:.1f} img/s "
-                f"{now - t_start:.0f}s", lf)
-            last_log = now
-        if now - last_ck >= 300:
+                f"wh {sm['wh']:.3f} off {sm['off']:.3f} | {ips:.1f} img/s {el:.0f}s", lf)
+        if do_ck:
             save(model, os.path.join(a.out_dir, "last.pth"), it, sm, a)
-            last_ck = now
-        if a.eval_every and now - last_eval >= a.eval_every * 60:
+        if do_eval:
             r, _, _ = eval_set(model, val[:100], a.input_size)
             model.train()
             log(f"eval@{it} (100 imgs): AP50 {r['ap50']:.4f} recall {r['recall']:.4f} "
                 f"precision {r['precision']:.4f}", lf)
-            last_eval = time.time()
+            book.evaluated()
     wall = time.time() - t_start
     log(f"done: {it} iterations, {it * a.batch} images, {wall / 60:.1f} min; "
         f"final smoothed loss {sm['loss']:.4f} hm {sm['hm']:.4f} wh {sm['wh']:.4f} "

@@ -1,6 +1,9 @@
 """Pieces shared by the training scripts (train_centernet.py, train_detr.py,
 train_vfnet.py): the data and run options of their `train` command, and the
-per-worker setup of their batch streams."""
+per-worker setup of their batch streams, and the bookkeeping of their
+training loops."""
+
+import time
 
 import numpy as np
 import torch
@@ -39,3 +42,44 @@ def worker_rng(seed, *salt):
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     return np.random.default_rng([seed, wid, *salt])
+
+
+class LoopBook:
+    """Bookkeeping of a training loop: exponentially smoothed losses, and
+    when to log (every --log-every seconds and the first 3 iterations),
+    checkpoint (every 5 minutes) and check the held-out images (every
+    --eval-every minutes)."""
+
+    CHECKPOINT_SECONDS = 300
+
+    def __init__(self, a, decay):
+        self.a, self.decay, self.sm = a, decay, None
+        self.t_start = time.time()
+        self.last_log = self.last_ck = self.last_eval = self.t_start
+
+    def update(self, cur):
+        """Fold one iteration's losses into the smoothed ones; returns them."""
+        d = self.decay
+        self.sm = cur if self.sm is None else {k: d * self.sm[k] + (1 - d) * cur[k] for k in cur}
+        return self.sm
+
+    def due(self, it):
+        """(log, checkpoint, evaluate) after iteration `it`; log and
+        checkpoint count as done, evaluate when evaluated() is called."""
+        a, now = self.a, time.time()
+        do_log = now - self.last_log >= a.log_every or it <= 3
+        do_ck = now - self.last_ck >= self.CHECKPOINT_SECONDS
+        do_eval = bool(a.eval_every) and now - self.last_eval >= a.eval_every * 60
+        if do_log:
+            self.last_log = now
+        if do_ck:
+            self.last_ck = now
+        return do_log, do_ck, do_eval
+
+    def evaluated(self):
+        self.last_eval = time.time()
+
+    def speed(self, it):
+        """(images per second, seconds since the start)."""
+        el = time.time() - self.t_start
+        return it * self.a.batch / max(el, 1e-9), el

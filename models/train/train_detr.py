@@ -469,9 +469,9 @@ def train(a):
         BatchStream(data, a), batch_size=None, num_workers=a.workers,
         prefetch_factor=4 if a.workers else 2, persistent_workers=a.workers > 0))
     model.train()
-    t_start = time.time()
+    book = C.LoopBook(a, decay=0.98)
+    t_start = book.t_start
     it, sm = 0, None
-    last_log = last_ck = last_eval = t_start
     while True:
         elapsed = time.time() - t_start
         p = progress(it, elapsed)
@@ -489,24 +489,21 @@ def train(a):
             [q for g in opt.param_groups for q in g["params"]], a.clip))
         opt.step()
         it += 1
-        cur = dict(loss=float(loss), gnorm=gnorm, **parts)
-        sm = cur if sm is None else {k: 0.98 * sm[k] + 0.02 * cur[k] for k in cur}
-        now = time.time()
-        if now - last_log >= a.log_every or it <= 3:
-            ips = it * a.batch / (now - t_start)
+        sm = book.update(dict(loss=float(loss), gnorm=gnorm, **parts))
+        do_log, do_ck, do_eval = book.due(it)
+        if do_log:
+            ips, el = book.speed(it)
             log(f"it {it} p {p:.3f} lr {a.lr * f:.2e} loss {sm['loss']:.3f} (last layer: ce "
                 f"{sm['ce']:.3f} l1 {sm['l1']:.4f} giou {sm['giou']:.3f}) gnorm {sm['gnorm']:.2f}"
-                f" | {ips:.1f} img/s {now - t_start:.0f}s", lf)
-            last_log = now
-        if now - last_ck >= 300:
+                f" | {ips:.1f} img/s {el:.0f}s", lf)
+        if do_ck:
             save(model, os.path.join(a.out_dir, "last.pth"), it, sm, a)
-            last_ck = now
-        if a.eval_every and now - last_eval >= a.eval_every * 60:
+        if do_eval:
             r, _, _ = eval_set(model, val[:100])
             model.train()
             log(f"eval@{it} (100 imgs): AP50 {r['ap50']:.4f} AP {r['ap']:.4f} recall "
                 f"{r['recall']:.4f} precision {r['precision']:.4f}", lf)
-            last_eval = time.time()
+            book.evaluated()
     wall = time.time() - t_start
     log(f"done: {it} iterations, {it * a.batch} images, {wall / 60:.1f} min; final smoothed "
         f"loss {sm['loss']:.4f} (last layer ce {sm['ce']:.4f} l1 {sm['l1']:.4f} "

@@ -629,10 +629,9 @@ def train(a):
     points, _, _ = make_points(a.crop, a.crop)
     pts_b = points.repeat(a.batch, 1)
 
-    t_start = time.time()
-    it = 0
-    sm = None
-    last_log = last_ck = last_eval = t_start
+    book = C.LoopBook(a, decay=0.98)
+    t_start = book.t_start
+    it, sm = 0, None
     while True:
         elapsed = time.time() - t_start
         p = it / a.iters if a.iters else elapsed / budget
@@ -658,23 +657,21 @@ def train(a):
         it += 1
         cur = dict(loss=float(loss), **{k: parts[k] for k in ("cls", "bbox", "bbox_rf", "iou")},
                    pos_per_gt=parts["npos"] / max(int(b["ngt"]), 1))
-        sm = cur if sm is None else {k: 0.98 * sm[k] + 0.02 * cur[k] for k in cur}
-        now = time.time()
-        if now - last_log >= a.log_every or it <= 3:
-            ips = it * a.batch / (now - t_start)
+        sm = book.update(cur)
+        do_log, do_ck, do_eval = book.due(it)
+        if do_log:
+            ips, el = book.speed(it)
             log(f"it {it} p {p:.3f} lr {lr:.2e} loss {sm['loss']:.4f} vfl {sm['cls']:.4f} "
                 f"giou {sm['bbox']:.4f} giou_rf {sm['bbox_rf']:.4f} iou {sm['iou']:.3f} "
-                f"pos/gt {sm['pos_per_gt']:.1f} | {ips:.1f} img/s {now - t_start:.0f}s", lf)
-            last_log = now
-        if now - last_ck >= 300:
+                f"pos/gt {sm['pos_per_gt']:.1f} | {ips:.1f} img/s {el:.0f}s", lf)
+        if do_ck:
             save(model, os.path.join(a.out_dir, "last.pth"), it, sm, a)
-            last_ck = now
-        if a.eval_every and now - last_eval >= a.eval_every * 60:
+        if do_eval:
             r, _, _ = eval_set(model, val[:100])
             set_train_mode(model, a.frozen_stages)
             log(f"eval@{it} (100 imgs): AP50 {r['ap50']:.4f} recall@0.3 {r['recall']:.4f} "
                 f"precision@0.3 {r['precision']:.4f}", lf)
-            last_eval = time.time()
+            book.evaluated()
     wall = time.time() - t_start
     log(f"done: {it} iterations, {it * a.batch} images, {wall / 60:.1f} min; final smoothed "
         f"loss {sm['loss']:.4f} vfl {sm['cls']:.4f} giou {sm['bbox']:.4f} "
