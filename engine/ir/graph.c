@@ -98,6 +98,7 @@ void odet_graph_free(odet_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         odet_node_clear(&g->nodes[i]);
     free(g->nodes);
+    odet_pack_cache_clear(&g->packs); /* after the nodes dropped theirs */
     for (int i = 0; i < g->n_values; i++) {
         free(g->values[i].name);
         odet_tensor_free(g->values[i].constant);
@@ -112,6 +113,11 @@ void odet_graph_free(odet_graph *g)
     free(g->meta);
     free(map_of(g)->slots);
     free((graph_box *)(void *)g);
+}
+
+size_t odet_graph_packed_bytes(const odet_graph *g)
+{
+    return g ? odet_pack_cache_bytes(&g->packs) : 0;
 }
 
 size_t odet_graph_release_constant_data(odet_graph *g, int v)

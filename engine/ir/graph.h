@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ir/packed.h"
 #include "odet/engine.h"
 
 struct odet_op_def;
@@ -86,6 +87,9 @@ typedef struct odet_graph {
     odet_meta *meta;
     int64_t ir_version;
     int default_opset;
+    /* Packed constants shared by nodes (ir/packed.h), filled at load by the
+     * pack hooks; the graph holds one reference to each. */
+    odet_pack_cache packs;
 } odet_graph;
 
 /* ---- construction (used by the loader and by tests) ---- */
@@ -107,6 +111,8 @@ odet_status odet_graph_finalize(odet_graph *g, char *err, size_t errlen);
 size_t odet_graph_release_constant_data(odet_graph *g, int v);
 /* Bytes of constant data the graph holds (released constants count 0). */
 size_t odet_graph_constant_bytes(const odet_graph *g);
+/* Bytes of packed constants the graph holds (each shared buffer once). */
+size_t odet_graph_packed_bytes(const odet_graph *g);
 
 /* ---- attribute access for ops ---- */
 const odet_attr *odet_attr_find(const odet_node *n, const char *name);

@@ -13,7 +13,8 @@
  *
  * Weights: packed in the GEMM's (or transformed to Winograd's) layout once at
  * load by the pack hook when W is a model constant (then shared read-only by
- * everything that runs the model), else per run into scratch. When the packed
+ * everything that runs the model; nodes packing the same W in the same layout
+ * share one buffer through the model's pack cache), else per run into scratch. When the packed
  * layout cannot depend on the input shape (always for 1-D and 2-D; for 3-D
  * unless a 1x3x3 kernel could go Winograd on a depth-1 input), the hook
  * reports W as replaced and the runtime may release W's data: run() then
@@ -70,12 +71,14 @@ typedef struct conv_params {
      * group at `packed`, made by `kern` from the tensor whose data is
      * `packed_src`, for Winograd when packed_wino. replaces_w: the pack hook
      * reported W as replaced, so a W whose data was released (NULL) is that
-     * tensor. */
+     * tensor. `packed` is the data of pack_buf (one reference held here),
+     * which other nodes packing the same W alike share read-only. */
     int packed_wino;
     int replaces_w;
     const odet_kernels *kern;
     const void *packed_src;
-    char *packed;
+    odet_packed *pack_buf;
+    const char *packed;
     size_t packed_per_group;
     int64_t packed_mg, packed_kc, packed_group;
 } conv_params;
@@ -648,15 +651,27 @@ static odet_status conv_run(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Pack constant weights once, in the layout of the kernel table run() uses.
- * The parameters move into one block with the packed weights after them. */
-static odet_status conv_pack(odet_node *node, const odet_tensor *const *constants,
-                             uint32_t *replaced, char *err, size_t errlen)
+static void conv_release(void *params)
 {
-    const conv_params *p = node->params;
+    conv_params *p = params;
+    if (p)
+        odet_packed_unref(p->pack_buf);
+    free(p);
+}
+
+/* Pack constant weights once, in the layout of the kernel table run() uses.
+ * Nodes that read the same W with the same layout (kernel table, Winograd or
+ * GEMM, groups) share one buffer through the model's pack cache: the packed
+ * bytes depend on nothing else (strides, pads and dilations only pick the
+ * layout). */
+static odet_status conv_pack(odet_node *node, const odet_tensor *const *constants,
+                             odet_pack_cache *cache, uint32_t *replaced, char *err,
+                             size_t errlen)
+{
+    conv_params *p = node->params;
     const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
-    if (!p || !W || W->dtype != ODET_FLOAT || W->rank < 3 || W->rank > 2 + CONV_MAX_SP ||
-        !W->data)
+    if (!p || p->pack_buf || !W || W->dtype != ODET_FLOAT || W->rank < 3 ||
+        W->rank > 2 + CONV_MAX_SP || !W->data)
         return ODET_OK;
     const int64_t M = W->dims[0], Cg = W->dims[1];
     const int64_t Kc = Cg * odet_dims_prod(W->dims, 2, W->rank);
@@ -681,37 +696,43 @@ static odet_status conv_pack(odet_node *node, const odet_tensor *const *constant
         W->rank != 5 || !wino_shape(W->dims[2], W->dims[3], W->dims[4], st, dl, Cg, Mg);
     const size_t per =
         wino ? kern->f32_wino43_packed_size(Mg, Cg) : kern->f32_gemm_packed_size(Mg, Kc);
-    const size_t head = (sizeof *p + 63) / 64 * 64;
-    conv_params *np = aligned_alloc(64, head + per * (size_t)p->group);
+    const size_t bytes = per * (size_t)p->group;
+    odet_pack_key key;
+    odet_pack_key_init(&key, node->in[1], kern, "Conv");
+    key.p[0] = wino;
+    key.p[1] = p->group;
+    key.p[2] = Mg;
+    key.p[3] = Kc;
+    /* Allocated first: a fresh cached buffer must not stay unfilled. */
     float *tmp = wino ? malloc((size_t)(Mg * Cg) * sizeof(float)) : NULL;
-    if (!np || (wino && !tmp)) {
-        free(np);
+    odet_packed *buf = NULL;
+    int fresh = 0;
+    if ((wino && !tmp) || odet_packed_get(cache, &key, bytes, &buf, &fresh) != ODET_OK) {
         free(tmp);
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
-                              "out of memory packing the weights (%zu bytes)",
-                              per * (size_t)p->group);
+                              "out of memory packing the weights (%zu bytes)", bytes);
     }
-    *np = *p;
-    np->kern = kern;
-    np->packed_src = W->data;
-    np->packed = (char *)np + head;
-    np->packed_per_group = per;
-    np->packed_mg = Mg;
-    np->packed_kc = Kc;
-    np->packed_group = p->group;
-    np->packed_wino = wino;
-    np->replaces_w = fixed_layout;
-    const float *w = W->data;
-    for (int64_t grp = 0; grp < p->group; grp++) {
-        char *dst = np->packed + (size_t)grp * per;
-        if (wino)
-            kern->f32_wino43_pack(Mg, Cg, w + grp * Mg * Kc, dst, tmp);
-        else
-            kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc, dst, 1);
+    if (fresh) {
+        const float *w = W->data;
+        for (int64_t grp = 0; grp < p->group; grp++) {
+            char *dst = buf->data + (size_t)grp * per;
+            if (wino)
+                kern->f32_wino43_pack(Mg, Cg, w + grp * Mg * Kc, dst, tmp);
+            else
+                kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc, dst, 1);
+        }
     }
     free(tmp);
-    free(node->params);
-    node->params = np;
+    p->kern = kern;
+    p->packed_src = W->data;
+    p->pack_buf = buf;
+    p->packed = buf->data;
+    p->packed_per_group = per;
+    p->packed_mg = Mg;
+    p->packed_kc = Kc;
+    p->packed_group = p->group;
+    p->packed_wino = wino;
+    p->replaces_w = fixed_layout;
     if (fixed_layout)
         *replaced |= 1u << 1;
     return ODET_OK;
@@ -726,6 +747,7 @@ const odet_op_def odet_ops_conv[] = {
         .infer = conv_infer,
         .scratch = conv_scratch,
         .run = conv_run,
+        .release = conv_release,
         .pack = conv_pack,
     },
     {0},

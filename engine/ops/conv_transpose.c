@@ -55,10 +55,13 @@ typedef struct ct_params {
     float act_a, act_b;
     /* Phase weights packed at load (pack hook), or NULL: made by `kern` from the
      * tensor whose data is `packed_src`, for begin pads packed_pad. W's data
-     * may have been released after packing (W->data == NULL then). */
+     * may have been released after packing (W->data == NULL then). `packed`
+     * is the data of pack_buf (one reference held here), shared read-only
+     * with other nodes packing the same W alike. */
     const odet_kernels *kern;
     const void *packed_src;
-    char *packed;
+    odet_packed *pack_buf;
+    const char *packed;
     int64_t packed_pad[3];
 } ct_params;
 
@@ -760,12 +763,23 @@ static odet_status ct_run(odet_op_ctx *ctx)
 }
 
 /* Pack constant phase weights once when the pads are fixed by the attributes. */
-static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
-                           uint32_t *replaced, char *err, size_t errlen)
+static void ct_release(void *params)
 {
-    const ct_params *p = node->params;
+    ct_params *p = params;
+    if (p)
+        odet_packed_unref(p->pack_buf);
+    free(p);
+}
+
+/* Nodes reading the same W with the same groups, strides, dilations and pads
+ * share one packed buffer (model pack cache): the phase weights depend on
+ * nothing else. */
+static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
+                           odet_pack_cache *cache, uint32_t *replaced, char *err, size_t errlen)
+{
+    ct_params *p = node->params;
     const odet_tensor *W = node->n_in > 1 ? constants[1] : NULL;
-    if (!p || !W || W->dtype != ODET_FLOAT || W->rank < 3 || W->rank > 2 + CT_MAX_SP ||
+    if (!p || p->pack_buf || !W || W->dtype != ODET_FLOAT || W->rank < 3 || W->rank > 2 + CT_MAX_SP ||
         !W->data || p->n_outshape || p->auto_pad == AUTOPAD_SAME_UPPER ||
         p->auto_pad == AUTOPAD_SAME_LOWER)
         return ODET_OK;
@@ -803,27 +817,35 @@ static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
     if (!P)
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM, "out of memory");
     make_phases(&g, g.pad, kern, P);
-    const size_t head = round64(sizeof *p), bytes = P->per_group * (size_t)g.group;
-    ct_params *np = aligned_alloc(64, head + round64(bytes));
+    const size_t bytes = P->per_group * (size_t)g.group;
+    odet_pack_key key;
+    odet_pack_key_init(&key, node->in[1], kern, "ConvTranspose");
+    key.p[0] = g.group;
+    for (int d = 0; d < 3; d++) {
+        key.p[1 + d] = g.stride[d];
+        key.p[4 + d] = g.dil[d];
+        key.p[7 + d] = g.pad[d];
+    }
+    /* tmp first: a fresh cached buffer must not stay unfilled. */
     float *tmp = malloc((size_t)(g.Mg * P->kc_max + 1) * sizeof(float));
-    if (!np || !tmp) {
-        free(np);
+    odet_packed *buf = NULL;
+    int fresh = 0;
+    if (!tmp || odet_packed_get(cache, &key, bytes, &buf, &fresh) != ODET_OK) {
         free(tmp);
         free(P);
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
                               "out of memory packing the weights (%zu bytes)", bytes);
     }
-    *np = *p;
-    np->kern = kern;
-    np->packed_src = W->data;
-    np->packed = (char *)np + head;
-    for (int d = 0; d < 3; d++)
-        np->packed_pad[d] = g.pad[d];
-    pack_phases(&g, P, kern, W->data, tmp, np->packed);
+    if (fresh)
+        pack_phases(&g, P, kern, W->data, tmp, buf->data);
     free(tmp);
     free(P);
-    free(node->params);
-    node->params = np;
+    p->kern = kern;
+    p->packed_src = W->data;
+    p->pack_buf = buf;
+    p->packed = buf->data;
+    for (int d = 0; d < 3; d++)
+        p->packed_pad[d] = g.pad[d];
     /* Pads, strides and dilations come from the attributes alone, so run()
      * takes the phase path with exactly these pads for every input size. */
     *replaced |= 1u << 1;
@@ -836,6 +858,7 @@ const odet_op_def odet_ops_conv_transpose[] = {
         .domain = "",
         .min_opset = 1,
         .prepare = ct_prepare,
+        .release = ct_release,
         .infer = ct_infer,
         .scratch = ct_scratch,
         .run = ct_run,

@@ -40,10 +40,13 @@ typedef struct dc_params {
     /* Weights packed at load (pack hook), or NULL: packed_per_group bytes per
      * group at `packed`, made by `kern` from the tensor whose data is `packed_src`.
      * The packed copy serves every input size, so the hook reports W as
-     * replaced and W's data may have been released (W->data == NULL). */
+     * replaced and W's data may have been released (W->data == NULL).
+     * `packed` is the data of pack_buf (one reference held here), shared
+     * read-only with other nodes packing the same W alike. */
     const odet_kernels *kern;
     const void *packed_src;
-    char *packed;
+    odet_packed *pack_buf;
+    const char *packed;
     size_t packed_per_group;
     int64_t packed_mg, packed_kc, packed_group;
 } dc_params;
@@ -515,12 +518,22 @@ static odet_status dc_run(odet_op_ctx *ctx)
 
 /* Pack constant weights once, in the layout of the kernel table run() uses.
  * The parameters move into one block with the packed weights after them. */
-static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
-                           uint32_t *replaced, char *err, size_t errlen)
+static void dc_release(void *params)
 {
-    const dc_params *p = node->params;
+    dc_params *p = params;
+    if (p)
+        odet_packed_unref(p->pack_buf);
+    free(p);
+}
+
+/* Nodes reading the same W with the same groups share one packed buffer
+ * (model pack cache): nothing else changes the packed bytes. */
+static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
+                           odet_pack_cache *cache, uint32_t *replaced, char *err, size_t errlen)
+{
+    dc_params *p = node->params;
     const odet_tensor *W = p && p->iw < node->n_in ? constants[p->iw] : NULL;
-    if (!W || W->dtype != ODET_FLOAT || W->rank != 4 || !W->data)
+    if (!W || p->pack_buf || W->dtype != ODET_FLOAT || W->rank != 4 || !W->data)
         return ODET_OK;
     const int64_t M = W->dims[0], Kc = W->dims[1] * W->dims[2] * W->dims[3];
     if (M <= 0 || Kc <= 0 || M % p->group)
@@ -528,37 +541,42 @@ static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
     const odet_kernels *kern = odet_kernels_get();
     const int64_t Mg = M / p->group;
     const size_t per = kern->f32_gemm_packed_size(Mg, Kc);
-    const size_t head = (sizeof *p + 63) / 64 * 64;
-    dc_params *np = aligned_alloc(64, head + per * (size_t)p->group);
-    if (!np)
+    const size_t bytes = per * (size_t)p->group;
+    odet_pack_key key;
+    odet_pack_key_init(&key, node->in[p->iw], kern, "DeformConv");
+    key.p[0] = p->group;
+    key.p[1] = Mg;
+    key.p[2] = Kc;
+    odet_packed *buf = NULL;
+    int fresh = 0;
+    if (odet_packed_get(cache, &key, bytes, &buf, &fresh) != ODET_OK)
         return odet_node_fail(node, err, errlen, ODET_ERR_NOMEM,
-                              "out of memory packing the weights (%zu bytes)",
-                              per * (size_t)p->group);
-    *np = *p;
-    np->kern = kern;
-    np->packed_src = W->data;
-    np->packed = (char *)np + head;
-    np->packed_per_group = per;
-    np->packed_mg = Mg;
-    np->packed_kc = Kc;
-    np->packed_group = p->group;
-    const float *w = W->data;
-    for (int64_t grp = 0; grp < p->group; grp++)
-        kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc,
-                              np->packed + (size_t)grp * per, 1);
-    free(node->params);
-    node->params = np;
+                              "out of memory packing the weights (%zu bytes)", bytes);
+    if (fresh) {
+        const float *w = W->data;
+        for (int64_t grp = 0; grp < p->group; grp++)
+            kern->f32_gemm_pack_a(0, Mg, Kc, 1.0f, w + grp * Mg * Kc, Kc,
+                                  buf->data + (size_t)grp * per, 1);
+    }
+    p->kern = kern;
+    p->packed_src = W->data;
+    p->pack_buf = buf;
+    p->packed = buf->data;
+    p->packed_per_group = per;
+    p->packed_mg = Mg;
+    p->packed_kc = Kc;
+    p->packed_group = p->group;
     /* Mg, Kc and the groups depend on W and the attributes only: run() uses
      * this copy for every input size. */
-    if (np->iw < 32) /* p is freed */
-        *replaced |= 1u << np->iw;
+    if (p->iw < 32)
+        *replaced |= 1u << p->iw;
     return ODET_OK;
 }
 
 #define DEFORM_OP(type, dom, prep)                                                             \
     {                                                                                          \
         .op_type = type, .domain = dom, .min_opset = 1, .prepare = prep, .infer = dc_infer,    \
-        .scratch = dc_scratch, .run = dc_run, .pack = dc_pack,                                 \
+        .scratch = dc_scratch, .run = dc_run, .release = dc_release, .pack = dc_pack,          \
     }
 
 const odet_op_def odet_ops_deform_conv[] = {

@@ -7,7 +7,8 @@
  *                  may have data == NULL (at plan time). Must not read those.
  *   scratch(ctx)   optional: bytes of temporary memory run() needs (shapes set).
  *   run(ctx)       compute. Outputs are allocated with the shapes infer() set.
- *   pack(node)     optional, once at load: precompute from constant inputs; may
+ *   pack(node)     optional, once at load: precompute from constant inputs
+ *                  (shared between nodes through the model's pack cache); may
  *                  report inputs whose data the runtime then releases.
  *
  * Error messages go through odet_op_fail(), which prefixes the node name and
@@ -64,9 +65,14 @@ typedef struct odet_op_def {
      * accepts, neither infer, scratch nor run reads that input's data again
      * (they may still read its dims/dtype). The runtime then may release the
      * data (the tensor keeps its shape, data == NULL); run() must report an
-     * error, never crash, if it finds the data gone where it needs it. */
+     * error, never crash, if it finds the data gone where it needs it.
+     * cache: the model's packed constants (ir/packed.h), or NULL (no sharing).
+     * A hook gets its buffer from odet_packed_get() with a key that fully
+     * determines the packed bytes (node->in[i] as the value id), fills it
+     * only when fresh, and keeps the reference in node->params (its release
+     * hook drops it), so nodes packing one constant alike share one copy. */
     odet_status (*pack)(odet_node *node, const odet_tensor *const *constants,
-                        uint32_t *replaced, char *err, size_t errlen);
+                        odet_pack_cache *cache, uint32_t *replaced, char *err, size_t errlen);
 } odet_op_def;
 
 /* Look up an op; NULL when unsupported. */

@@ -73,7 +73,10 @@ static odet_status fold_constants(odet_graph *g, char *err, size_t errlen)
  * graph output. Releasing right after the last consumer is packed lets
  * the next nodes' packed copies reuse that memory, which keeps the load peak
  * down too. The tensor keeps its dtype and dims (shape inference, onnx-info,
- * model stats); its data becomes NULL. */
+ * model stats); its data becomes NULL.
+ *
+ * Hooks get the graph's pack cache (ir/packed.h): nodes packing the same
+ * constant with the same layout share one buffer, freed with the graph. */
 static odet_status pack_nodes(odet_graph *g, char *err, size_t errlen)
 {
     const odet_tensor *consts[64];
@@ -109,7 +112,7 @@ static odet_status pack_nodes(odet_graph *g, char *err, size_t errlen)
             consts[k] = v && v->kind == ODET_VALUE_CONSTANT ? v->constant : NULL;
         }
         uint32_t replaced = 0;
-        st = n->def->pack(n, consts, &replaced, err, errlen);
+        st = n->def->pack(n, consts, &g->packs, &replaced, err, errlen);
         if (st != ODET_OK)
             break;
         /* An input slot listed twice keeps the data unless both were replaced;

@@ -134,7 +134,7 @@ static int bench_conv(int transpose, int argc, char **argv)
     }
     const odet_tensor *in[3] = {&X, &Wt, &B}, *consts[3] = {NULL, &Wt, &B};
     uint32_t replaced = 0;
-    if (def->pack && def->pack(&node, consts, &replaced, err, sizeof err) != ODET_OK) {
+    if (def->pack && def->pack(&node, consts, NULL, &replaced, err, sizeof err) != ODET_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -171,7 +171,10 @@ static int bench_conv(int transpose, int argc, char **argv)
            transpose ? "convt" : "conv", (long long)C, (long long)H, (long long)W, (long long)M,
            (long long)OH, (long long)OW, (long long)K, (long long)S, (long long)P, threads,
            odet_kernels_get()->name, wall[REPS / 2] * 1e3, cpu[0] * 1e3, macs / cpu[0] * 1e-9);
-    free(node.params);
+    if (def->release)
+        def->release(node.params);
+    else
+        free(node.params);
     free(X.data);
     free(Wt.data);
     free(B.data);

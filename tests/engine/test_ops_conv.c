@@ -151,6 +151,16 @@ static run_result run_node(test_node *t, const odet_tensor *const *in, int n_in,
     return run_node_packed(t, in, n_in, out, threads, 0);
 }
 
+/* Free a node's params through the op's release hook (packed weights). */
+static void release_params(const odet_op_def *def, odet_node *node)
+{
+    if (def->release)
+        def->release(node->params);
+    else
+        free(node->params);
+    node->params = NULL;
+}
+
 static run_result run_node_packed(test_node *t, const odet_tensor *const *in, int n_in,
                                   odet_tensor *out, int threads, int pack)
 {
@@ -174,10 +184,9 @@ static run_result run_node_packed(test_node *t, const odet_tensor *const *in, in
         for (int i = 1; i < n_in && i < 8; i++)
             consts[i] = in[i];
         uint32_t replaced = 0;
-        r.st = def->pack(&t->node, consts, &replaced, r.err, sizeof r.err);
+        r.st = def->pack(&t->node, consts, NULL, &replaced, r.err, sizeof r.err);
         if (r.st != ODET_OK) {
-            free(t->node.params);
-            t->node.params = NULL;
+            release_params(def, &t->node);
             return r;
         }
         ck_assert_msg((replaced & 1u) == 0, "input 0 is not a constant but was replaced");
@@ -218,8 +227,7 @@ static run_result run_node_packed(test_node *t, const odet_tensor *const *in, in
         r.st = def->run(&ctx);
         free(scratch);
     }
-    free(t->node.params);
-    t->node.params = NULL;
+    release_params(def, &t->node);
     return r;
 }
 

@@ -908,6 +908,206 @@ START_TEST(test_release_3d_layout_choice)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ shared packed weights */
+
+/* Weights read by several packing nodes. `shared`: each weight is one
+ * initializer; else every consumer gets its own initializer with the same
+ * values. Consumers of one weight with the same packed layout must share one
+ * buffer; differing layouts (Winograd vs GEMM, groups, ConvTranspose pads)
+ * must not. */
+#define SH_W 7
+static const char *const sh_names[SH_W] = {"W3", "Wg", "W1", "Wt", "Wr", "Wo", "Wd"};
+
+static void sh_weights(mbuild *b, int shared, const char *name, int rank, const int64_t *dims,
+                       float scale, int uses)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    float *v = malloc((size_t)n * sizeof *v);
+    ck_assert(v != NULL);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = scale * frand();
+    char nm[32];
+    for (int u = 0; u < (shared ? 1 : uses); u++) {
+        snprintf(nm, sizeof nm, shared ? "%s" : "%s_%d", name, u);
+        mb_init(b, nm, rank, dims, 0.0f, v);
+    }
+    free(v);
+}
+
+/* Name of use u of weight `name`. */
+static const char *sh_use(char *buf, int shared, const char *name, int u)
+{
+    if (shared)
+        snprintf(buf, 32, "%s", name);
+    else
+        snprintf(buf, 32, "%s_%d", name, u);
+    return buf;
+}
+
+static Onnx__NodeProto *sh_node(mbuild *b, int shared, const char *op, const char *x,
+                                const char *w, int u, const char *extra, const char *out)
+{
+    char wn[32], ins[128];
+    snprintf(ins, sizeof ins, "%s,%s%s", x, sh_use(wn, shared, w, u), extra ? extra : "");
+    return mb_node(b, op, ins, out);
+}
+
+static void sh_int(mbuild *b, Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = mb_attr(b, n, name);
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->has_i = 1;
+    a->i = v;
+}
+
+static void build_shared(mbuild *b, int shared)
+{
+    const int64_t xd[4] = {1, 16, -1, -1};
+    const int64_t w3[4] = {16, 16, 3, 3}, wg[4] = {16, 8, 3, 3}, w1[4] = {16, 8, 1, 1};
+    const int64_t wt[4] = {16, 8, 4, 4}, wr[4] = {8, 16, 1, 1}, wo[4] = {18, 16, 3, 3};
+    const int64_t wd[4] = {16, 16, 3, 3}, s2[2] = {2, 2}, d2[2] = {2, 2};
+    b->opset = 19;
+    mb_value(b, "X", 4, xd, 0);
+    rng = 99u;
+    sh_weights(b, shared, "W3", 4, w3, 0.2f, 5);
+    sh_weights(b, shared, "Wg", 4, wg, 0.2f, 2);
+    sh_weights(b, shared, "W1", 4, w1, 0.3f, 2);
+    sh_weights(b, shared, "Wt", 4, wt, 0.2f, 3);
+    sh_weights(b, shared, "Wr", 4, wr, 0.3f, 1);
+    sh_weights(b, shared, "Wo", 4, wo, 0.05f, 1);
+    sh_weights(b, shared, "Wd", 4, wd, 0.2f, 2);
+    /* W3: two 3x3 stride-1 (Winograd where the kernels have it), three GEMM
+     * (stride 2, stride 2 unpadded, dilation 2). */
+    rel_pads(b, sh_node(b, shared, "Conv", "X", "W3", 0, NULL, "c1"), 2, 1);
+    rel_pads(b, sh_node(b, shared, "Conv", "c1", "W3", 1, NULL, "c2"), 2, 1);
+    Onnx__NodeProto *n = sh_node(b, shared, "Conv", "c2", "W3", 2, NULL, "c3");
+    rel_pads(b, n, 2, 1);
+    mb_attr_ints(b, n, "strides", s2, 2);
+    n = sh_node(b, shared, "Conv", "c3", "W3", 3, NULL, "Y1");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    n = sh_node(b, shared, "Conv", "c2", "W3", 4, NULL, "Y2");
+    rel_pads(b, n, 2, 2);
+    mb_attr_ints(b, n, "dilations", d2, 2);
+    /* Wg, 2 groups: Winograd-able and stride 2 */
+    n = sh_node(b, shared, "Conv", "c1", "Wg", 0, NULL, "Y3");
+    rel_pads(b, n, 2, 1);
+    sh_int(b, n, "group", 2);
+    n = sh_node(b, shared, "Conv", "c1", "Wg", 1, NULL, "Y4");
+    rel_pads(b, n, 2, 1);
+    sh_int(b, n, "group", 2);
+    mb_attr_ints(b, n, "strides", s2, 2);
+    /* W1 [16, 8, 1, 1]: group 1 on 8 channels and group 2 on 16 (other layout) */
+    sh_node(b, shared, "Conv", "c1", "Wr", 0, NULL, "r");
+    sh_node(b, shared, "Conv", "r", "W1", 0, NULL, "Y5");
+    n = sh_node(b, shared, "Conv", "c1", "W1", 1, NULL, "Y6");
+    sh_int(b, n, "group", 2);
+    /* ConvTranspose stride 2: pads 1 twice (shared), pads 0 (other phases) */
+    n = sh_node(b, shared, "ConvTranspose", "c1", "Wt", 0, NULL, "Y7");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    rel_pads(b, n, 2, 1);
+    n = sh_node(b, shared, "ConvTranspose", "c2", "Wt", 1, NULL, "Y8");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    rel_pads(b, n, 2, 1);
+    n = sh_node(b, shared, "ConvTranspose", "c2", "Wt", 2, NULL, "Y9");
+    mb_attr_ints(b, n, "strides", s2, 2);
+    /* DeformConv twice with the same weights */
+    rel_pads(b, sh_node(b, shared, "Conv", "c1", "Wo", 0, NULL, "off"), 2, 1);
+    rel_pads(b, sh_node(b, shared, "DeformConv", "c1", "Wd", 0, ",off", "Y10"), 2, 1);
+    rel_pads(b, sh_node(b, shared, "DeformConv", "c2", "Wd", 1, ",off", "Y11"), 2, 1);
+    char nm[8];
+    for (int i = 1; i <= 11; i++) {
+        snprintf(nm, sizeof nm, "Y%d", i);
+        mb_value(b, nm, -1, NULL, 1);
+    }
+}
+
+/* Conv 11, ConvTranspose 3, DeformConv 2 */
+#define SH_PACKING_NODES 16
+
+static relrun sh_run(int shared, int threads, size_t *n_bufs, size_t *bytes)
+{
+    mbuild *b = calloc(1, sizeof *b);
+    ck_assert(b != NULL);
+    build_shared(b, shared);
+    size_t len;
+    uint8_t *buf = mb_pack(b, &len);
+    char err[ODET_ERRBUF_SIZE];
+    odet_model *m = NULL;
+    ck_assert_msg(odet_model_load_buffer(buf, len, NULL, &m, err, sizeof err) == ODET_OK, "%s",
+                  err);
+    const odet_graph *g = odet_model_graph(m);
+    /* Every packing node holds one reference to a buffer, the cache one more. */
+    size_t node_refs = 0;
+    for (int i = 0; i < g->packs.n; i++) {
+        ck_assert(g->packs.items[i]->refs >= 2);
+        node_refs += g->packs.items[i]->refs - 1;
+        for (int j = 0; j < i; j++) /* never two buffers for one key */
+            ck_assert(g->packs.items[i]->key.value != g->packs.items[j]->key.value ||
+                      memcmp(g->packs.items[i]->key.p, g->packs.items[j]->key.p,
+                             sizeof g->packs.items[i]->key.p) != 0 ||
+                      strcmp(g->packs.items[i]->key.kind, g->packs.items[j]->key.kind) != 0);
+    }
+    ck_assert_uint_eq(node_refs, SH_PACKING_NODES);
+    *n_bufs = (size_t)g->packs.n;
+    *bytes = odet_graph_packed_bytes(g);
+    /* The shared weights are released (every consumer packed them). */
+    if (shared)
+        for (int i = 0; i < SH_W; i++) {
+            int v = odet_graph_find_value(g, sh_names[i]);
+            ck_assert_msg(v >= 0 && g->values[v].data_released, "%s kept", sh_names[i]);
+        }
+    odet_session *s = NULL;
+    odet_session_options opt = {threads};
+    ck_assert_int_eq(odet_session_create(m, &opt, &s, err, sizeof err), ODET_OK);
+    static const int64_t sizes[][4] = {{1, 16, 12, 12}, {1, 16, 7, 9}, {1, 16, 12, 12}};
+    relrun r = {NULL, 0};
+    for (int k = 0; k < 3; k++) {
+        rng = 555u + (unsigned)k;
+        odet_tensor in = input(4, sizes[k]);
+        ck_assert_msg(odet_session_run(s, &in, 1, err, sizeof err) == ODET_OK, "%s", err);
+        for (size_t o = 0; o < odet_model_output_count(m); o++) {
+            const odet_tensor *y = odet_session_output(s, o);
+            size_t n = (size_t)odet_tensor_numel(y);
+            r.y = realloc(r.y, (r.n + n + 1) * sizeof(float));
+            ck_assert(r.y != NULL);
+            memcpy(r.y + r.n, y->data, n * sizeof(float));
+            r.n += n;
+        }
+        free(in.data);
+    }
+    odet_session_free(s);
+    odet_model_free(m); /* ASan/LSan: every packed buffer released */
+    mb_free(b);
+    free(b);
+    return r;
+}
+
+START_TEST(test_shared_packed_weights)
+{
+    const int wino = odet_kernels_get()->f32_wino43_conv != NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        size_t nb_s, nb_u, by_s, by_u;
+        relrun rs = sh_run(1, threads, &nb_s, &by_s);
+        relrun ru = sh_run(0, threads, &nb_u, &by_u);
+        /* unshared: one buffer per packing node */
+        ck_assert_uint_eq(nb_u, SH_PACKING_NODES);
+        /* shared: W3 wino + GEMM, Wg wino + GEMM (one each without Winograd),
+         * W1 two groupings, Wt two pad sets, Wr, Wo, Wd */
+        ck_assert_uint_eq(nb_s, wino ? 11 : 9);
+        ck_assert_msg(by_s < by_u, "shared %zu bytes, unshared %zu", by_s, by_u);
+        ck_assert_uint_eq(rs.n, ru.n);
+        for (size_t i = 0; i < rs.n; i++)
+            ck_assert_msg(memcmp(&rs.y[i], &ru.y[i], sizeof(float)) == 0,
+                          "%d threads: value %zu is %.9g shared, %.9g unshared", threads, i,
+                          rs.y[i], ru.y[i]);
+        free(rs.y);
+        free(ru.y);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("passes");
@@ -926,6 +1126,7 @@ int main(void)
     tcase_add_test(tr, test_release_chain);
     tcase_add_test(tr, test_release_shared);
     tcase_add_test(tr, test_release_3d_layout_choice);
+    tcase_add_test(tr, test_shared_packed_weights);
     suite_add_tcase(s, tr);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
