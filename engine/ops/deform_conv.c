@@ -516,8 +516,7 @@ static odet_status dc_run(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Pack constant weights once, in the layout of the kernel table run() uses.
- * The parameters move into one block with the packed weights after them. */
+/* Parameters and their reference to the shared packed weights. */
 static void dc_release(void *params)
 {
     dc_params *p = params;
@@ -526,7 +525,8 @@ static void dc_release(void *params)
     free(p);
 }
 
-/* Nodes reading the same W with the same groups share one packed buffer
+/* Pack constant weights once, in the layout of the kernel table run() uses.
+ * Nodes reading the same W with the same groups share one packed buffer
  * (model pack cache): nothing else changes the packed bytes. */
 static odet_status dc_pack(odet_node *node, const odet_tensor *const *constants,
                            odet_pack_cache *cache, uint32_t *replaced, char *err, size_t errlen)
