@@ -762,7 +762,7 @@ static odet_status ct_run(odet_op_ctx *ctx)
     return ODET_OK;
 }
 
-/* Pack constant phase weights once when the pads are fixed by the attributes. */
+/* Parameters and their reference to the shared packed weights. */
 static void ct_release(void *params)
 {
     ct_params *p = params;
@@ -771,7 +771,8 @@ static void ct_release(void *params)
     free(p);
 }
 
-/* Nodes reading the same W with the same groups, strides, dilations and pads
+/* Pack constant phase weights once when the pads are fixed by the attributes.
+ * Nodes reading the same W with the same groups, strides, dilations and pads
  * share one packed buffer (model pack cache): the phase weights depend on
  * nothing else. */
 static odet_status ct_pack(odet_node *node, const odet_tensor *const *constants,
