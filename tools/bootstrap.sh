@@ -7,20 +7,23 @@
 #   tools/bootstrap.sh --werror   configure with -Werror (CI)
 #   tools/bootstrap.sh --asan     also build build-asan/ with Address+UB sanitizers
 #                                 and run the test suite there (with --test)
+# ODET_WERROR=1 and ODET_ASAN=1 in the environment do what --werror and --asan
+# do (CI runs the README's test command, `tools/bootstrap.sh --test`, so).
 set -eu
 
 cd "$(dirname "$0")/.."
 
 run_tests=0
 werror=false
-asan=0
+[ "${ODET_WERROR:-0}" = 1 ] && werror=true
+asan=${ODET_ASAN:-0}
 for arg in "$@"; do
     case "$arg" in
     --test) run_tests=1 ;;
     --werror) werror=true ;;
     --asan) asan=1 ;;
     -h | --help)
-        sed -n '2,10p' "$0"
+        sed -n '2,12p' "$0"
         exit 0
         ;;
     *)
