@@ -531,10 +531,7 @@ static void print_per_class(const odet_eval_result *r, const coco_dataset *ds)
     printf("\n%-20s %8s %8s %8s\n", "category", "AP", "AP50", "AP75");
     int md = r->params.max_dets[ODET_EVAL_NUM_MAX_DETS - 1];
     for (size_t k = 0; k < r->num_categories; k++) {
-        const char *name = NULL;
-        for (size_t c = 0; c < ds->num_categories; c++)
-            if (ds->categories[c].id == r->category_ids[k])
-                name = ds->categories[c].name;
+        const char *name = coco_category_name(ds, r->category_ids[k]);
         char id[32];
         snprintf(id, sizeof id, "%lld", (long long)r->category_ids[k]);
         printf("%-20s %8.3f %8.3f %8.3f\n", name ? name : id,
@@ -571,9 +568,9 @@ static int write_summary_json(const char *path, const odet_eval_result *r, const
                 break;
             }
             cJSON_AddNumberToObject(c, "id", (double)r->category_ids[k]);
-            for (size_t j = 0; j < ds->num_categories; j++)
-                if (ds->categories[j].id == r->category_ids[k] && ds->categories[j].name)
-                    cJSON_AddStringToObject(c, "name", ds->categories[j].name);
+            const char *name = coco_category_name(ds, r->category_ids[k]);
+            if (name)
+                cJSON_AddStringToObject(c, "name", name);
             cJSON_AddNumberToObject(
                 c, "AP", odet_eval_summarize(r, 1, -1.0, ODET_EVAL_AREA_ALL, md, (long)k));
             cJSON_AddNumberToObject(

@@ -41,6 +41,12 @@ static int score_before(const void *ctx, uint32_t a, uint32_t b)
     return s[a] > s[b];
 }
 
+static int det_score_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    const odet_eval_det *d = ctx;
+    return d[a].score > d[b].score;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -306,17 +312,9 @@ static void evaluate(eval_work *w)
             while (di < w->ndt && w->dt_key[w->dt_order[di]] == key)
                 w->g_dt[nd++] = w->dt_order[di++];
             /* the group's detections by score (stable), at most maxdet */
-            for (size_t d = 0; d < nd; d++)
-                w->c_score[col + d] = dts[w->g_dt[d]].score;
-            /* sort positions 0..nd-1 by score, then map back */
-            for (size_t d = 0; d < nd; d++)
-                w->c_sel[d] = (uint32_t)d;
-            merge_sort(w->c_sel, w->tmp, nd, score_before, w->c_score + col);
-            for (size_t d = 0; d < nd; d++)
-                w->tmp[d] = w->g_dt[w->c_sel[d]];
+            merge_sort(w->g_dt, w->tmp, nd, det_score_before, dts);
             if (nd > maxdet)
                 nd = maxdet;
-            memcpy(w->g_dt, w->tmp, nd * sizeof *w->g_dt);
             for (size_t d = 0; d < nd; d++) {
                 w->c_score[col + d] = dts[w->g_dt[d]].score;
                 w->c_rank[col + d] = (uint32_t)d;
@@ -474,6 +472,7 @@ odet_pp_status odet_eval_coco(const odet_eval_input *in, const odet_eval_params 
     w.dt_key = xmalloc(in->num_dets, sizeof *w.dt_key);
     w.gt_order = xmalloc(in->num_gts, sizeof *w.gt_order);
     w.dt_order = xmalloc(in->num_dets, sizeof *w.dt_order);
+    /* merge-sort scratch: every sort is over ground truths or detections */
     size_t nmax = in->num_gts > in->num_dets ? in->num_gts : in->num_dets;
     w.tmp = xmalloc(nmax, sizeof *w.tmp);
     if (!w.imgs || !w.cats || !w.gt_key || !w.dt_key || !w.gt_order || !w.dt_order || !w.tmp)
@@ -515,9 +514,7 @@ odet_pp_status odet_eval_coco(const odet_eval_input *in, const odet_eval_params 
     measure(&w, &max_g, &max_d, &max_cat);
     size_t maxdet = (size_t)params->max_dets[M - 1];
     size_t max_dt = max_d < maxdet ? max_d : maxdet;
-    /* the per-group score sort uses c_score / c_sel beyond `col`: size them
-     * for a whole category plus one untruncated group */
-    w.cap = max_cat + max_d;
+    w.cap = max_cat; /* detections of one category, after truncation */
     if (max_dt && max_g > SIZE_MAX / sizeof(double) / max_dt) {
         free(r);
         st = ODET_PP_ERR_RANGE;
@@ -535,10 +532,6 @@ odet_pp_status odet_eval_coco(const odet_eval_input *in, const odet_eval_params 
     w.c_flag = w.cap > SIZE_MAX / (A * T) ? NULL : xmalloc(A * T * w.cap, 1);
     w.rc = xmalloc(w.cap, sizeof *w.rc);
     w.pr = xmalloc(w.cap, sizeof *w.pr);
-    if (w.cap > nmax) { /* tmp must also hold a category */
-        free(w.tmp);
-        w.tmp = xmalloc(w.cap, sizeof *w.tmp);
-    }
     if (!w.ious || !w.g_dt || !w.g_gt || !w.g_perm || !w.gt_ig || !w.gtm || !w.c_score ||
         !w.c_rank || !w.c_sel || !w.c_flag || !w.rc || !w.pr || !w.tmp) {
         free(r);

@@ -263,11 +263,11 @@ out:
     return rc;
 }
 
-const coco_image *coco_dataset_image(const coco_dataset *ds, int64_t id)
+const char *coco_category_name(const coco_dataset *ds, int64_t id)
 {
-    for (size_t i = 0; i < ds->num_images; i++)
-        if (ds->images[i].id == id)
-            return &ds->images[i];
+    for (size_t i = 0; i < ds->num_categories; i++)
+        if (ds->categories[i].id == id)
+            return ds->categories[i].name;
     return NULL;
 }
 

@@ -38,8 +38,8 @@ int coco_dataset_load(const char *path, coco_dataset *ds, char *err, size_t errl
 
 void coco_dataset_free(coco_dataset *ds);
 
-/** Image of the data set with this id, or NULL. */
-const coco_image *coco_dataset_image(const coco_dataset *ds, int64_t id);
+/** Name of the category with this id, or NULL (no such category, no name). */
+const char *coco_category_name(const coco_dataset *ds, int64_t id);
 
 /** Read a result file; every image_id must be an image of ds (as
  *  pycocotools' loadRes requires). *dets is malloc'ed. Returns 0, or -1
